@@ -1,0 +1,1 @@
+"""The device registry: which device, where in the building, which points, online or not."""

@@ -1,0 +1,53 @@
+"""Frozen records that travel through the pipeline, from the socket to the rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+#: A scalar value as firmware reports it, after JSON decoding.
+Scalar = bool | int | float | str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """One MQTT message as the broker delivered it."""
+
+    topic: str
+    payload: bytes
+    qos: int = 0
+    retain: bool = False
+    received_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StateUpdate:
+    """A device reported values; keys are dotted paths into its payload (``env.temp``)."""
+
+    source: str
+    values: Mapping[str, Scalar] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AvailabilityUpdate:
+    """A device went online or offline, as its bridge says."""
+
+    source: str
+    online: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeStatus:
+    """The bridge itself (not one of its devices) went online or offline."""
+
+    online: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """A message the family knows and deliberately skips (bridge logs, config echoes)."""
+
+    reason: str
+
+
+Decoded = StateUpdate | AvailabilityUpdate | BridgeStatus | Ignored

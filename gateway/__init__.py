@@ -1,0 +1,1 @@
+"""The gateway process: MQTT intake, the pipeline, the HTTP API and their lifecycle."""

@@ -1,0 +1,6 @@
+"""Loading and validating an installation directory (site, bridges, rules, members).
+
+Exception tree::
+
+    ConfigError                 the installation cannot be used; ``issues`` lists why
+"""

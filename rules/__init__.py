@@ -1,0 +1,1 @@
+"""The rules engine: what the building senses becomes alarms and posts."""

@@ -1,0 +1,1 @@
+"""The resident social layer: places, members, posts, alarms and the visibility rule."""
