@@ -1,4 +1,4 @@
-"""Nested JSON objects turned into dotted paths, the one shape rules and points read.
+"""JSON payloads turned into dotted paths, the one shape rules and points read.
 
 Installers name a point by where it sits in the payload (``AM2301.Temperature``,
 ``params.switch:0.output``), so every family hands its JSON object to ``flatten``
@@ -8,6 +8,10 @@ addressed by index (``bytes.0``).
 Both limits exist because a payload comes from a device we do not control: a
 runaway firmware, or a hostile publisher on a shared broker, must not make one
 message cost a large, unbounded amount of work and memory downstream.
+
+``load_object`` and ``load_text`` are the payload checks every JSON family shares
+(size, UTF-8, JSON, object), so that the same fault gets the same reason whichever
+family met it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from firmware_bridge.base import DecodeError
+import orjson
+
+from firmware_bridge.base import MAX_PAYLOAD_BYTES, DecodeError
 from firmware_bridge.records import Scalar
 
 #: Containers nested deeper than this are refused; the top-level object is level 1.
@@ -28,6 +34,17 @@ MAX_KEYS = 500
 _SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 
 _SHOWN_PATH_CHARS = 80
+_SHOWN_TEXT_CHARS = 40
+
+_JSON_KINDS = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
 
 
 def flatten(obj: Mapping[str, object]) -> dict[str, Scalar]:
@@ -63,9 +80,7 @@ def _walk(
         elif cls is list or cls is tuple:
             _enter(enumerate(value), path, depth, out)
         else:
-            raise DecodeError(
-                f"value at {_shown(path)} is a {cls.__name__}, not a JSON type"
-            )
+            raise DecodeError(f"value at {_shown(path)} is a {cls.__name__}, not a JSON type")
 
 
 def _enter(
@@ -82,3 +97,64 @@ def _shown(path: str) -> str:
     if len(path) > _SHOWN_PATH_CHARS:
         path = path[: _SHOWN_PATH_CHARS - 1] + "…"
     return repr(path)
+
+
+def load_object(payload: bytes) -> dict[str, Any]:
+    """Parse a payload that must be one JSON object, or say precisely why it is not.
+
+    The size is checked before parsing so that an oversize message costs nothing;
+    a UTF-8 fault is told apart from a JSON one because the fix differs (the first
+    is a firmware encoding bug, the second a truncated or non-JSON message).
+    """
+    size = len(payload)
+    if size > MAX_PAYLOAD_BYTES:
+        raise DecodeError(f"payload of {size} bytes exceeds the {MAX_PAYLOAD_BYTES}-byte limit")
+    if not size:
+        raise DecodeError("empty payload")
+    try:
+        obj = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError(_not_utf8(payload) or f"not JSON: {exc}") from None
+    if type(obj) is not dict:
+        raise DecodeError(f"expected a JSON object, got {_JSON_KINDS[type(obj)]}")
+    return obj
+
+
+def load_text(payload: bytes) -> str:
+    """Decode a plain-text payload (``online``, ``offline``) under the same limits."""
+    size = len(payload)
+    if size > MAX_PAYLOAD_BYTES:
+        raise DecodeError(f"payload of {size} bytes exceeds the {MAX_PAYLOAD_BYTES}-byte limit")
+    if not size:
+        raise DecodeError("empty payload")
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DecodeError(_utf8_reason(payload, exc)) from None
+
+
+def describe(value: object) -> str:
+    """Show a payload value in an error reason: strings quoted and cut short, JSON for the rest."""
+    if type(value) is str:
+        if len(value) > _SHOWN_TEXT_CHARS:
+            value = value[: _SHOWN_TEXT_CHARS - 1] + "…"
+        return repr(value)
+    if value is None or type(value) is bool:
+        return orjson.dumps(value).decode()
+    if type(value) in (int, float):
+        return repr(value)
+    kind = _JSON_KINDS.get(type(value), type(value).__name__)
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
+def _not_utf8(payload: bytes) -> str | None:
+    """Tell a UTF-8 fault from a JSON one after orjson refused the payload (the rare path)."""
+    try:
+        bytes(payload).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _utf8_reason(payload, exc)
+    return None
+
+
+def _utf8_reason(payload: bytes, exc: UnicodeDecodeError) -> str:
+    return f"not UTF-8: byte 0x{payload[exc.start]:02x} at offset {exc.start}"

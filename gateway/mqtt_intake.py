@@ -1,0 +1,154 @@
+"""MQTT intake on gmqtt: QoS 1, a persistent session, acknowledgement after storage.
+
+gmqtt is asyncio-native and speaks MQTT 5; with ``optimistic_acknowledgement``
+off it sends PUBACK only when ``on_message`` returns, which is what makes
+"acknowledged once stored" possible. Reconnection is ours (jittered backoff, a
+fresh client per attempt); gmqtt's own fixed-delay reconnect is disabled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import ssl
+import time
+from collections.abc import Sequence
+
+from gmqtt import Client
+from gmqtt.mqtt.constants import MQTTv50, SubAckReasonCode
+
+from firmware_bridge.records import RawMessage
+from gateway.backoff import Backoff
+from gateway.broker_url import BrokerUrl
+from gateway.intake import MessageHandler
+
+log = logging.getLogger(__name__)
+
+#: How long the broker keeps our session (and queues QoS 1 messages) while we are away.
+SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
+
+
+class GmqttIntake:
+    def __init__(
+        self,
+        url: BrokerUrl,
+        client_id: str,
+        topic_filters: Sequence[str],
+        *,
+        ca_file: str | None = None,
+        keepalive: int = 30,
+        receive_maximum: int = 1000,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.url = url
+        self.client_id = client_id
+        self.topic_filters = tuple(dict.fromkeys(topic_filters))
+        self._ca_file = ca_file
+        self._keepalive = keepalive
+        self._receive_maximum = receive_maximum
+        self._backoff = backoff or Backoff()
+        self._stop = asyncio.Event()
+        self._connected = asyncio.Event()
+        self._client: Client | None = None
+        self.connections = 0
+
+    @property
+    def connected(self) -> asyncio.Event:
+        return self._connected
+
+    def _ssl_context(self) -> ssl.SSLContext | bool:
+        if not self.url.tls:
+            return False
+        return ssl.create_default_context(cafile=self._ca_file)
+
+    def _make_client(self, handler: MessageHandler, lost: asyncio.Event) -> Client:
+        client = Client(
+            self.client_id,
+            clean_session=False,
+            optimistic_acknowledgement=False,
+            session_expiry_interval=SESSION_EXPIRY_SECONDS,
+            receive_maximum=self._receive_maximum,
+        )
+        client.set_config({"reconnect_retries": 0, "reconnect_delay": 3600})
+        if self.url.username:
+            client.set_auth_credentials(self.url.username, self.url.password)
+
+        async def on_message(_c: Client, topic: str, payload: bytes, qos: int, props: dict) -> int:
+            await handler(RawMessage(topic, payload, qos, bool(props.get("retain")), time.time()))
+            return 0
+
+        def on_connect(_c: Client, _flags: int, _rc: int, _props: dict) -> None:
+            for topic in self.topic_filters:
+                client.subscribe(topic, qos=1)
+
+        def on_subscribe(_c: Client, _mid: int, granted: Sequence[int], _props: dict) -> None:
+            refused = [g for g in granted if g >= SubAckReasonCode.UNSPECIFIED_ERROR.value]
+            if refused:
+                log.error("broker refused a subscription of %s: reason codes %s",
+                          self.client_id, refused)
+
+        def on_disconnect(_c: Client, _packet: object, exc: BaseException | None = None) -> None:
+            lost.set()
+
+        client.on_message = on_message
+        client.on_connect = on_connect
+        client.on_subscribe = on_subscribe
+        client.on_disconnect = on_disconnect
+        return client
+
+    async def run(self, handler: MessageHandler) -> None:
+        while not self._stop.is_set():
+            lost = asyncio.Event()
+            client = self._make_client(handler, lost)
+            self._client = client
+            try:
+                await client.connect(self.url.host, self.url.port, ssl=self._ssl_context(),
+                                     keepalive=self._keepalive, version=MQTTv50)
+                _set_nodelay(client)
+                self.connections += 1
+                self._connected.set()
+                self._backoff.reset()
+                log.info("connected to %s as %s, subscribed to %s", self.url, self.client_id,
+                         ", ".join(self.topic_filters))
+                await _first(lost.wait(), self._stop.wait())
+                if not self._stop.is_set():
+                    log.warning("lost the connection to %s; reconnecting", self.url)
+            except Exception as exc:  # gmqtt raises OSError and its own MQTTConnectError
+                log.warning("cannot connect to %s: %s", self.url, exc)
+            finally:
+                self._connected.clear()
+                with contextlib.suppress(Exception):
+                    await client.disconnect()
+            if not self._stop.is_set():
+                delay = self._backoff.next_delay()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+
+    async def stop(self) -> None:
+        self._stop.set()
+
+
+async def _first(*aws: object) -> None:
+    tasks = [asyncio.ensure_future(a) for a in aws]  # type: ignore[arg-type]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
+
+
+def _set_nodelay(client: Client) -> None:
+    """Nagle off: acknowledgements are tiny and must leave at once (asyncio does too; be sure)."""
+    transport = getattr(getattr(client, "_connection", None), "_transport", None)
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def socket_of(intake: GmqttIntake) -> socket.socket | None:
+    """The live client socket, for tests that check its options."""
+    client = intake._client
+    transport = getattr(getattr(client, "_connection", None), "_transport", None)
+    return transport.get_extra_info("socket") if transport is not None else None

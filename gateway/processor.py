@@ -1,0 +1,116 @@
+"""Runs the pipeline in batches and stores its effects before any message is acknowledged.
+
+Every message handler awaits the future of its batch; the future resolves once
+the batch's actions are committed, and only then does the intake send PUBACK.
+Rule timers run in the same serial order, so alarms never race each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from firmware_bridge.records import RawMessage
+from gateway.backoff import Backoff
+from gateway.pipeline import Pipeline
+from rules.actions import Action
+
+log = logging.getLogger(__name__)
+
+
+class ActionSink(Protocol):
+    def apply(self, actions: Sequence[Action]) -> None:
+        """Store the effects of ``actions`` durably (one transaction); raise on failure."""
+        ...
+
+
+class Processor:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        sink: ActionSink,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_batch: int = 1000,
+        tick_interval: float = 0.5,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self._sink = sink
+        self._clock = clock
+        self._max_batch = max_batch
+        self._tick_interval = tick_interval
+        self._backoff = backoff or Backoff(base=0.2, cap=10.0)
+        self._queue: asyncio.Queue[tuple[RawMessage, asyncio.Future[None]]] = asyncio.Queue()
+        self._closed = False
+        self._stopping = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.batches = 0
+        self.store_failures = 0
+
+    async def submit(self, message: RawMessage) -> None:
+        """Called by the intake for each message; returns once its effects are stored."""
+        if self._closed:
+            # Shutting down: never acknowledge, the broker redelivers to our next session.
+            await asyncio.Event().wait()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((message, future))
+        await future
+
+    async def _store(self, actions: list[Action]) -> bool:
+        """Commit ``actions``, retrying with backoff; False if we stopped before it worked."""
+        while True:
+            try:
+                await asyncio.to_thread(self._sink.apply, actions)
+                self._backoff.reset()
+                return True
+            except Exception:
+                self.store_failures += 1
+                log.exception("storing %d actions failed; retrying", len(actions))
+                if self._stopping.is_set():
+                    return False
+                await asyncio.sleep(self._backoff.next_delay())
+
+    async def _batches(self) -> None:
+        while True:
+            first = await self._queue.get()
+            self._idle.clear()
+            batch = [first]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            actions = self.pipeline.process([m for m, _ in batch])
+            stored = await self._store(actions) if actions else True
+            self.batches += 1
+            for _, future in batch:
+                if not future.done():
+                    if stored:
+                        future.set_result(None)
+                    else:
+                        future.cancel()
+            if self._queue.empty():
+                self._idle.set()
+
+    async def _ticks(self) -> None:
+        while True:
+            await asyncio.sleep(self._tick_interval)
+            actions = self.pipeline.engine.tick(self._clock())
+            if actions:
+                await self._store(actions)
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._batches(), name="pipeline-batches")
+            group.create_task(self._ticks(), name="rule-timers")
+
+    async def drain(self, grace: float = 10.0) -> None:
+        """Refuse new messages, then finish those already queued (their acks go out)."""
+        self._closed = True
+        try:
+            await asyncio.wait_for(self._idle.wait(), grace)
+        except TimeoutError:
+            log.warning("shutdown: %d messages left unacknowledged", self._queue.qsize())
+        self._stopping.set()

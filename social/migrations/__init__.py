@@ -1,0 +1,1 @@
+"""Alembic migrations of the social database; run them with ``Database.migrate()``."""

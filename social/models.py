@@ -1,0 +1,223 @@
+"""The social layer's tables, as SQLAlchemy 2 typed ORM classes.
+
+The schema is created by the Alembic migrations in ``social/migrations``, never by
+``metadata.create_all``: a test compares both so they cannot drift apart.
+
+Every timestamp is a timezone-aware UTC ``datetime`` in Python, whatever the backend
+(SQLite has no time zones, so :class:`UTCDateTime` stores naive UTC there and puts the
+zone back on the way out).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: Constraint names that Alembic can find again on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+PLACE_KINDS = ("city", "neighbourhood", "building", "entrance", "floor", "unit")
+LANGUAGES = ("fr", "en")
+POST_KINDS = ("message", "alert", "notice")
+POST_STATUSES = ("active", "resolved")
+ALARM_STATES = ("active", "cleared")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend; a naive datetime is refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: give a timezone-aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+PlaceKey = Annotated[str, mapped_column(String(120))]
+Name = Annotated[str, mapped_column(String(200))]
+Key = Annotated[str, mapped_column(String(120))]
+Timestamp = Annotated[datetime, mapped_column(UTCDateTime())]
+#: Text per language: ``{"fr": "Fuite d'eau", "en": "Water leak"}``.
+LocalText = Annotated[dict[str, str], mapped_column(JSON)]
+#: A post's text per language: ``{"fr": {"title": ..., "body": ...}, "en": {...}}``.
+LocalContent = Annotated[dict[str, dict[str, str]], mapped_column(JSON)]
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime()}  # noqa: RUF012
+
+
+class Place(Base):
+    """A node of the site tree; its id is its path (``lilas/b/3/31``)."""
+
+    __tablename__ = "places"
+    __table_args__ = (
+        CheckConstraint(_in("kind", PLACE_KINDS), name="kind"),
+        CheckConstraint(_in("language", LANGUAGES), name="language"),
+    )
+
+    id: Mapped[PlaceKey] = mapped_column(primary_key=True)
+    parent_id: Mapped[PlaceKey | None] = mapped_column(ForeignKey("places.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[Name]
+    language: Mapped[str] = mapped_column(String(2))
+
+
+class PlaceAncestor(Base):
+    """Closure table: one row per (place, ancestor), the place itself at depth 0.
+
+    It turns "is P above one of my places?" into one indexed join instead of a
+    recursive query, on SQLite and PostgreSQL alike.
+    """
+
+    __tablename__ = "place_ancestors"
+    __table_args__ = (Index("ix_place_ancestors_ancestor_id_depth", "ancestor_id", "depth"),)
+
+    place_id: Mapped[PlaceKey] = mapped_column(
+        ForeignKey("places.id", ondelete="CASCADE"), primary_key=True
+    )
+    ancestor_id: Mapped[PlaceKey] = mapped_column(
+        ForeignKey("places.id", ondelete="CASCADE"), primary_key=True
+    )
+    depth: Mapped[int] = mapped_column(Integer)
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (CheckConstraint(_in("language", LANGUAGES), name="language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[Name]
+    password_hash: Mapped[str] = mapped_column(String(255))
+    language: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[Timestamp]
+
+
+class Membership(Base):
+    """A member's tie to a place. Only a verified membership that has not ended gives access."""
+
+    __tablename__ = "memberships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), index=True
+    )
+    place_id: Mapped[PlaceKey] = mapped_column(ForeignKey("places.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[Timestamp]
+    ended_at: Mapped[Timestamp | None]
+
+
+class AuthToken(Base):
+    """An issued bearer token, kept only as its SHA-256 so a database leak leaks no login."""
+
+    __tablename__ = "auth_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[Timestamp]
+    expires_at: Mapped[Timestamp] = mapped_column(index=True)
+
+
+class Alarm(Base):
+    """One episode of a rule firing for a device.
+
+    ``open_key`` is ``"rule_id|device_id"`` while the alarm is active and NULL once
+    cleared; its UNIQUE constraint is what keeps two workers (or one message delivered
+    twice) from opening the same alarm twice.
+    """
+
+    __tablename__ = "alarms"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "device_id", "episode"),
+        CheckConstraint(_in("state", ALARM_STATES), name="state"),
+        Index("ix_alarms_building_state_raised", "building_id", "state", "raised_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[Key]
+    device_id: Mapped[Key]
+    episode: Mapped[int] = mapped_column(Integer)
+    place_id: Mapped[PlaceKey] = mapped_column(ForeignKey("places.id"))
+    building_id: Mapped[PlaceKey | None] = mapped_column(ForeignKey("places.id"))
+    severity: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(8))
+    title: Mapped[LocalText]
+    raised_at: Mapped[Timestamp]
+    cleared_at: Mapped[Timestamp | None]
+    open_key: Mapped[str | None] = mapped_column(String(250), unique=True)
+
+
+class Post(Base):
+    """Something said in a place's feed; ``author_id`` is NULL when the rules engine said it."""
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        CheckConstraint(_in("kind", POST_KINDS), name="kind"),
+        CheckConstraint(_in("status", POST_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    place_id: Mapped[PlaceKey] = mapped_column(ForeignKey("places.id"))
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    content: Mapped[LocalContent]
+    status: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[Timestamp]
+    updated_at: Mapped[Timestamp]
+    resolved_at: Mapped[Timestamp | None]
+    alarm_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alarms.id", ondelete="SET NULL"), unique=True
+    )
+
+
+#: The feed reads one place's posts newest first, ties broken by id.
+Index("ix_posts_feed", Post.place_id, Post.created_at.desc(), Post.id)
