@@ -27,11 +27,15 @@ from firmware_bridge.records import Scalar
 #: Containers nested deeper than this are refused; the top-level object is level 1.
 MAX_DEPTH = 8
 
-#: More leaf values than this in one payload are refused.
+#: More keys than this in one payload are refused. Every key counts, nested ones and
+#: list items included, so the bound holds the work per message, not only the output.
 MAX_KEYS = 500
 
 # exact types, so the check is one set lookup; bool is listed because type(True) is bool
 _SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+
+_SEQUENCES = frozenset({list, tuple})
+_TOO_MANY = f"more than {MAX_KEYS} keys in one payload (nested keys and list items count)"
 
 _SHOWN_PATH_CHARS = 80
 _SHOWN_TEXT_CHARS = 40
@@ -54,42 +58,51 @@ def flatten(obj: Mapping[str, object]) -> dict[str, Scalar]:
     read, and the ``Scalar`` type has no spelling for it.
 
     Raises ``DecodeError`` when nesting goes deeper than ``MAX_DEPTH``, when there
-    are more than ``MAX_KEYS`` leaves, when two different spellings land on the same
+    are more than ``MAX_KEYS`` keys, when two different spellings land on the same
     path (``{"a.b": 1, "a": {"b": 2}}`` — silently keeping either would be a guess),
     or when a value is not a JSON type.
     """
+    if len(obj) > MAX_KEYS:
+        raise DecodeError(_TOO_MANY)
+    for value in obj.values():
+        if type(value) not in _SCALAR_TYPES:
+            break
+    else:  # flat, the common case: keys of one object cannot collide
+        return dict(obj)
     out: dict[str, Scalar] = {}
-    _walk(obj.items(), "", 1, out)
+    _walk(obj.items(), "", 1, len(obj), out)
     return out
 
 
 def _walk(
-    items: Iterable[tuple[object, Any]], prefix: str, depth: int, out: dict[str, Scalar]
-) -> None:
+    items: Iterable[tuple[object, Any]],
+    prefix: str,
+    depth: int,
+    seen: int,
+    out: dict[str, Scalar],
+) -> int:
+    """Add the leaves under ``prefix`` to ``out``; return the keys seen so far."""
     for key, value in items:
-        path = f"{prefix}{key}"
         cls = type(value)
         if cls in _SCALAR_TYPES:
+            path = f"{prefix}{key}"
             if path in out:
                 raise DecodeError(f"two keys give the same path {_shown(path)} (a key has a dot)")
             out[path] = value
-            if len(out) > MAX_KEYS:
-                raise DecodeError(f"more than {MAX_KEYS} values in one payload")
-        elif cls is dict or (cls is not list and isinstance(value, Mapping)):
-            _enter(value.items(), path, depth, out)
-        elif cls is list or cls is tuple:
-            _enter(enumerate(value), path, depth, out)
+        elif cls is dict or cls is list or cls is tuple or isinstance(value, Mapping):
+            if depth >= MAX_DEPTH:
+                # checked before looking inside, so an empty container too deep is refused too
+                path = f"{prefix}{key}"
+                raise DecodeError(f"nested deeper than {MAX_DEPTH} levels at {_shown(path)}")
+            seen += len(value)
+            if seen > MAX_KEYS:
+                raise DecodeError(_TOO_MANY)
+            inner = value.items() if cls is dict or cls not in _SEQUENCES else enumerate(value)
+            seen = _walk(inner, f"{prefix}{key}.", depth + 1, seen, out)
         else:
+            path = f"{prefix}{key}"
             raise DecodeError(f"value at {_shown(path)} is a {cls.__name__}, not a JSON type")
-
-
-def _enter(
-    items: Iterable[tuple[object, Any]], path: str, depth: int, out: dict[str, Scalar]
-) -> None:
-    # checked before looking inside, so an empty container too deep is refused as well
-    if depth >= MAX_DEPTH:
-        raise DecodeError(f"nested deeper than {MAX_DEPTH} levels at {_shown(path)}")
-    _walk(items, path + ".", depth + 1, out)
+    return seen
 
 
 def _shown(path: str) -> str:

@@ -1,0 +1,168 @@
+"""Wires one Palier process: broker, database, pipeline, intake, rule timers and the HTTP API.
+
+``Gateway.run`` owns every long-lived object. Shutdown is ordered: stop taking
+messages, finish and acknowledge those in flight, disconnect, stop the API,
+close the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+
+import uvicorn
+
+from devices.registry import DeviceRegistry
+from firmware_bridge.families import make_decoder, topic_filters
+from gateway.config.installation import Installation
+from gateway.config.loader import load_installation
+from gateway.embedded_broker import EmbeddedBroker
+from gateway.mqtt_intake import GmqttIntake
+from gateway.pipeline import Pipeline
+from gateway.processor import Processor
+from gateway.settings import Settings
+from gateway.store import AlarmStore
+from rules.engine import RuleEngine
+from social.accounts import seed_members
+from social.alarms import open_alarm_keys
+from social.api.app import create_app
+from social.db import Database, default_sqlite_url
+from social.places import sync_places
+
+log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the gateway decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    sock.listen(256)
+    sock.setblocking(False)
+    return sock
+
+
+@dataclass
+class Running:
+    """What a running gateway exposes to tests and the API."""
+
+    installation: Installation
+    database: Database
+    pipeline: Pipeline
+    processor: Processor
+    intake: GmqttIntake
+    broker_url: str
+    api_url: str
+
+
+class Gateway:
+    def __init__(
+        self,
+        settings: Settings,
+        installation: Installation | None = None,
+        *,
+        on_ready: Callable[[Running], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.installation = installation or load_installation(settings.config_dir)
+        self._stop = asyncio.Event()
+        self._on_ready = on_ready
+        self.running: Running | None = None
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _prepare_database(self) -> tuple[Database, set[tuple[str, str]]]:
+        s = self.settings
+        s.var_dir.mkdir(parents=True, exist_ok=True)
+        database = Database(s.database_url or default_sqlite_url(s.var_dir))
+        database.migrate()
+        with database.session() as session:
+            sync_places(session, list(self.installation.places.values()))
+            seed_members(session, self.installation.members)
+            open_keys = open_alarm_keys(session)
+            session.commit()
+        return database, open_keys
+
+    async def run(self) -> None:
+        inst, s = self.installation, self.settings
+        async with AsyncExitStack() as stack:
+            if s.broker is None:
+                broker = await stack.enter_async_context(EmbeddedBroker(s.var_dir))
+                broker_url = broker.url
+            else:
+                broker_url = s.broker
+            database, open_keys = await asyncio.to_thread(self._prepare_database)
+            stack.callback(database.dispose)
+
+            registry = DeviceRegistry(inst.bridges)
+            engine = RuleEngine(inst.rules, registry, inst.places)
+            engine.restore(open_keys)
+            routes, filters = [], []
+            for bridge_file in inst.bridges:
+                decoder = make_decoder(bridge_file.bridge)
+                routes.append((bridge_file.bridge.id, decoder))
+                filters.extend(topic_filters(decoder))
+            pipeline = Pipeline(routes, registry, engine)
+            processor = Processor(pipeline, AlarmStore(database))
+            intake = GmqttIntake(broker_url, s.client_id, filters, ca_file=s.ca_file)
+
+            host, port = s.listen
+            listener = bind_listener(host, port)
+            app = create_app(database)
+            app.state.pipeline = pipeline
+            server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off",
+                                            access_log=False))
+            api_url = f"http://{host}:{listener.getsockname()[1]}"
+
+            simulator = None
+            if s.simulate:
+                from devices.simulator import Simulator
+
+                simulator = Simulator(inst, broker_url.host, broker_url.port,
+                                      speed=s.simulator_speed)
+
+            async with asyncio.TaskGroup() as group:
+                intake_task = group.create_task(intake.run(processor.submit), name="mqtt-intake")
+                processor_task = group.create_task(processor.run(), name="processor")
+                server_task = group.create_task(server.serve(sockets=[listener]), name="http-api")
+                while not server.started and not server_task.done():  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
+                if simulator is not None:
+                    simulator.start()
+                log.info("Palier is up: API %s, broker %s, %d devices, %d rule bindings",
+                         api_url, broker_url, len(registry), engine.binding_count)
+                self.running = Running(inst, database, pipeline, processor, intake,
+                                       str(broker_url), api_url)
+                if self._on_ready is not None:
+                    self._on_ready(self.running)
+                await self._stop.wait()
+
+                log.info("stopping: intake, in-flight messages, API")
+                if simulator is not None:
+                    await asyncio.to_thread(simulator.stop)
+                await processor.drain()
+                await asyncio.sleep(0.05)  # let the last PUBACKs leave the socket
+                await intake.stop()
+                await intake_task
+                server.should_exit = True
+                await server_task
+                processor_task.cancel()
+            listener.close()

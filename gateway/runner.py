@@ -1,0 +1,87 @@
+"""Turns ``palier run`` / ``palier demo`` arguments into a running gateway, with signals."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from gateway.app import Gateway
+from gateway.broker_url import BrokerUrl
+from gateway.config.errors import ConfigError
+from gateway.config.installation import Installation
+from gateway.config.loader import load_installation
+from gateway.settings import Settings, parse_listen
+
+log = logging.getLogger("palier")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_CONFIG = REPO_ROOT / "config" / "demo"
+
+
+def _settings(args: argparse.Namespace, demo: bool) -> Settings:
+    config_dir = args.config or DEMO_CONFIG
+    return Settings(
+        config_dir=config_dir,
+        broker=BrokerUrl.parse(args.broker) if args.broker else None,
+        database_url=args.database,
+        listen=parse_listen(args.listen),
+        var_dir=Path("var") / ("demo" if demo else ""),
+        simulate=demo or getattr(args, "simulate", False),
+        simulator_speed=getattr(args, "speed", 1.0),
+        client_id="palier-demo" if demo else "palier-gateway",
+    )
+
+
+def _banner(installation: Installation, settings: Settings) -> str:
+    host, port = settings.listen
+    lines = [
+        "",
+        "Palier demo — Évry-Courcouronnes",
+        f"  API and OpenAPI docs: http://{host}:{port}/docs",
+        f"  Feed:   curl -H 'Authorization: Bearer TOKEN' http://{host}:{port}/api/feed",
+        "  Demo logins (password for each: the one shown):",
+    ]
+    for member in installation.members:
+        places = ", ".join(f"{m.role} @ {m.place}" for m in member.memberships)
+        lines.append(f"    {member.username:<14} {member.password:<8} {places}")
+    lines.append("  A basement leak starts in about 20 s and clears after a few minutes.")
+    lines.append("  Stop with Ctrl-C.")
+    return "\n".join(lines)
+
+
+async def _serve(gateway: Gateway) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, gateway.stop)
+    await gateway.run()
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    demo = args.command == "demo"
+    try:
+        settings = _settings(args, demo)
+    except ValueError as exc:
+        print(f"palier: {exc}", file=sys.stderr)
+        return 2
+    try:
+        installation = load_installation(settings.config_dir)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        print(f"palier: {settings.config_dir} is not valid; nothing started", file=sys.stderr)
+        return 1
+    banner = _banner(installation, settings) if demo else None
+    gateway = Gateway(settings, installation,
+                      on_ready=(lambda _running: print(banner, flush=True)) if banner else None)
+    try:
+        asyncio.run(_serve(gateway))
+    except OSError as exc:  # the API port or the embedded broker could not start
+        print(f"palier: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,28 @@
+"""Runtime settings of one ``palier`` process, from the command line and PALIER_* variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway.broker_url import BrokerUrl
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"listen address {text!r} must be HOST:PORT, e.g. 127.0.0.1:8000")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_dir: Path
+    broker: BrokerUrl | None = None  # None: start an embedded broker
+    database_url: str | None = None  # None: SQLite under var_dir
+    listen: tuple[str, int] = ("127.0.0.1", 8000)
+    var_dir: Path = Path("var")
+    client_id: str = "palier-gateway"
+    simulate: bool = False
+    simulator_speed: float = 1.0
+    ca_file: str | None = None
