@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from devices.durations import Duration
 from devices.kinds import KINDS
+from firmware_bridge.generic_json import TopicPattern
+from firmware_bridge.zigbee2mqtt import Zigbee2MqttDecoder
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 
@@ -64,10 +66,12 @@ class BridgeSpec(Strict):
             if not self.topic:
                 raise ValueError("a json bridge needs topic: a pattern such as acme/{source}/data")
             for pattern in (self.topic, self.availability_topic):
-                if pattern is not None and pattern.count("{source}") != 1:
-                    raise ValueError(f"topic pattern {pattern!r} must contain {{source}} once")
+                if pattern is not None:
+                    TopicPattern(pattern)  # raises ValueError with the reason
         elif self.topic or self.availability_topic:
             raise ValueError("topic and availability_topic are for json bridges; use base_topic")
+        elif self.base_topic is not None:
+            Zigbee2MqttDecoder(self.base_topic)  # raises ValueError with the reason
         return self
 
 

@@ -34,7 +34,6 @@ MAX_KEYS = 500
 # exact types, so the check is one set lookup; bool is listed because type(True) is bool
 _SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 
-_SEQUENCES = frozenset({list, tuple})
 _TOO_MANY = f"more than {MAX_KEYS} keys in one payload (nested keys and list items count)"
 
 _SHOWN_PATH_CHARS = 80
@@ -62,15 +61,24 @@ def flatten(obj: Mapping[str, object]) -> dict[str, Scalar]:
     path (``{"a.b": 1, "a": {"b": 2}}`` — silently keeping either would be a guess),
     or when a value is not a JSON type.
     """
-    if len(obj) > MAX_KEYS:
+    seen = len(obj)
+    if seen > MAX_KEYS:
         raise DecodeError(_TOO_MANY)
     for value in obj.values():
         if type(value) not in _SCALAR_TYPES:
             break
-    else:  # flat, the common case: keys of one object cannot collide
+    else:  # flat, the common case for sensors: keys of one object cannot collide
         return dict(obj)
+    # the top level is walked here rather than by _walk to skip building "" + key
     out: dict[str, Scalar] = {}
-    _walk(obj.items(), "", 1, len(obj), out)
+    for key, value in obj.items():
+        cls = type(value)
+        if cls in _SCALAR_TYPES:
+            if key in out:
+                raise DecodeError(_collision(key))
+            out[key] = value
+        else:
+            seen = _enter(key, value, cls, 1, seen, out)
     return out
 
 
@@ -81,28 +89,35 @@ def _walk(
     seen: int,
     out: dict[str, Scalar],
 ) -> int:
-    """Add the leaves under ``prefix`` to ``out``; return the keys seen so far."""
+    """Add the leaves under ``prefix`` to ``out``; return the number of keys seen so far."""
     for key, value in items:
         cls = type(value)
         if cls in _SCALAR_TYPES:
             path = f"{prefix}{key}"
             if path in out:
-                raise DecodeError(f"two keys give the same path {_shown(path)} (a key has a dot)")
+                raise DecodeError(_collision(path))
             out[path] = value
-        elif cls is dict or cls is list or cls is tuple or isinstance(value, Mapping):
-            if depth >= MAX_DEPTH:
-                # checked before looking inside, so an empty container too deep is refused too
-                path = f"{prefix}{key}"
-                raise DecodeError(f"nested deeper than {MAX_DEPTH} levels at {_shown(path)}")
-            seen += len(value)
-            if seen > MAX_KEYS:
-                raise DecodeError(_TOO_MANY)
-            inner = value.items() if cls is dict or cls not in _SEQUENCES else enumerate(value)
-            seen = _walk(inner, f"{prefix}{key}.", depth + 1, seen, out)
         else:
-            path = f"{prefix}{key}"
-            raise DecodeError(f"value at {_shown(path)} is a {cls.__name__}, not a JSON type")
+            seen = _enter(f"{prefix}{key}", value, cls, depth, seen, out)
     return seen
+
+
+def _enter(path: str, value: Any, cls: type, depth: int, seen: int, out: dict[str, Scalar]) -> int:
+    """Walk into a container found at ``depth``, after checking both limits."""
+    if cls is dict or cls is list or cls is tuple or isinstance(value, Mapping):
+        # checked before looking inside, so an empty container too deep is refused too
+        if depth >= MAX_DEPTH:
+            raise DecodeError(f"nested deeper than {MAX_DEPTH} levels at {_shown(path)}")
+        seen += len(value)
+        if seen > MAX_KEYS:
+            raise DecodeError(_TOO_MANY)
+        items = enumerate(value) if cls is list or cls is tuple else value.items()
+        return _walk(items, path + ".", depth + 1, seen, out)
+    raise DecodeError(f"value at {_shown(path)} has type {cls.__name__}, not a JSON type")
+
+
+def _collision(path: str) -> str:
+    return f"two keys give the same path {_shown(path)} (a key contains a dot)"
 
 
 def _shown(path: str) -> str:

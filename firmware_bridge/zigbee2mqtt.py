@@ -11,8 +11,8 @@ Topic layout under the base topic (``zigbee2mqtt`` unless configured)::
 
 Friendly names may contain slashes (``floor1/leak``), so a topic is read from its
 end: whatever sits between the base and a trailing ``/availability`` (or command
-suffix) is the name. zigbee2mqtt itself refuses names that end in ``/set``-like
-suffixes, so this reading is unambiguous for names it accepts.
+suffix) is the name, and a topic ending in ``/set``, ``/get`` or ``/set/<attr>``
+is a command whatever comes before it.
 
 Availability and bridge state exist in two spellings: the JSON form of
 zigbee2mqtt 2.x (``{"state":"online"}``) and the plain ``online``/``offline`` of
@@ -85,14 +85,20 @@ class Zigbee2MqttDecoder:
             return _NO_NAME if topic == self._base else None
         rest = topic[self._cut :]
         try:
-            if "/" not in rest:  # the bulk of the traffic: a device state, name without slash
-                return _state(rest, message)
+            # the bulk of the traffic, inlined: a device state, its name without a slash
+            if rest and "/" not in rest:
+                payload = message.payload
+                if payload:
+                    return StateUpdate(rest, flatten(load_object(payload)))
             return _route(rest, message)
         except DecodeError as exc:
             raise DecodeError(exc.reason, topic=topic) from None
 
 
 def _route(rest: str, message: RawMessage) -> Decoded:
+    head, slash, tail = rest.rpartition("/")
+    if not slash:
+        return _state(rest, message)
     if rest.startswith("bridge/"):
         if rest == _BRIDGE_STATE:
             payload = message.payload
@@ -100,7 +106,6 @@ def _route(rest: str, message: RawMessage) -> Decoded:
                 return _empty(message)
             return BridgeStatus(online=_online(payload, "bridge state"))
         return Ignored(f"bridge message {rest!r} carries no device state")
-    head, _, tail = rest.rpartition("/")
     if tail == "availability":
         if not head:
             return _NO_NAME
@@ -119,11 +124,16 @@ def _state(name: str, message: RawMessage) -> Decoded:
     payload = message.payload
     if not payload:
         return _empty(message)
-    return StateUpdate(source=name, values=flatten(load_object(payload)))
+    return StateUpdate(name, flatten(load_object(payload)))
 
 
 def _empty(message: RawMessage) -> Ignored:
-    """An empty retained payload clears a retained message; an empty live one is a fault."""
+    """An empty retained payload clears a retained message; an empty live one is a fault.
+
+    The broker forwards a clear to subscribers already connected with the retain flag
+    reset, unless they subscribed with MQTT 5 "retain as published": intake should
+    set that option, or those clears arrive here as live empty payloads.
+    """
     if message.retain:
         return _CLEARED
     raise DecodeError("empty payload")

@@ -81,7 +81,7 @@ class GmqttIntake:
 
         def on_connect(_c: Client, _flags: int, _rc: int, _props: dict) -> None:
             for topic in self.topic_filters:
-                client.subscribe(topic, qos=1)
+                client.subscribe(topic, qos=1, retain_as_published=True)
 
         def on_subscribe(_c: Client, _mid: int, granted: Sequence[int], _props: dict) -> None:
             refused = [g for g in granted if g >= SubAckReasonCode.UNSPECIFIED_ERROR.value]

@@ -108,9 +108,12 @@ def _sync_closure(session: Session, parents: Mapping[str, str | None]) -> None:
         for place_id in parents
         for depth, ancestor_id in enumerate(_chain(place_id, parents))
     }
-    current = set(session.execute(
-        select(PlaceAncestor.place_id, PlaceAncestor.ancestor_id, PlaceAncestor.depth)
-    ).tuples())
+    current = {
+        (place_id, ancestor_id, depth)
+        for place_id, ancestor_id, depth in session.execute(
+            select(PlaceAncestor.place_id, PlaceAncestor.ancestor_id, PlaceAncestor.depth)
+        )
+    }
     stale = current - wanted
     for place_id, ancestors in _group(stale).items():
         session.execute(delete(PlaceAncestor).where(

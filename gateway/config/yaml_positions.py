@@ -98,19 +98,16 @@ def parse_yaml(text: str, path: str) -> tuple[YamlDocument | None, list[ConfigIs
         loader = _Loader(text)
     except yaml.reader.ReaderError as exc:  # a control character: an index, not a mark
         return None, [_reader_issue(exc, text, path)]
-    try:
-        node = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        return None, [_syntax_issue(exc, text, path)]
-    finally:
-        loader.dispose()
-    if node is None:  # empty, or only comments
-        return YamlDocument(path, None, {(): Entry(Mark(1, 1))}), []
     walker = _Walker(loader, path)
     try:
+        node = loader.get_single_node()
+        if node is None:  # empty, or only comments
+            return YamlDocument(path, None, {(): Entry(Mark(1, 1))}), []
         data = walker.walk(node, (), None)
     except yaml.MarkedYAMLError as exc:
         return None, [*walker.issues, _syntax_issue(exc, text, path)]
+    finally:
+        loader.dispose()
     return YamlDocument(path, data, walker.entries), walker.issues
 
 
@@ -152,9 +149,18 @@ class _Walker:
             if isinstance(node, SequenceNode):
                 _check_tag(node, _SEQ_TAGS)
                 return [self.walk(item, (*loc, i), None) for i, item in enumerate(node.value)]
-            return self.loader.construct_object(node)
+            return self._scalar(node)
         finally:
             self._open.discard(id(node))
+
+    def _scalar(self, node: Node) -> Any:
+        try:
+            return self.loader.construct_object(node)
+        except (ValueError, OverflowError) as exc:  # ``2024-13-45``, ``!!int abc``
+            problem = f"cannot read {node.value!r} as {node.tag.rpartition(':')[2]} ({exc})"
+            if node.style is None:
+                problem += f"; {quote_hint(node.value)}"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from exc
 
     def _mapping(self, node: MappingNode, loc: Loc) -> dict[Hashable, Any]:
         _check_tag(node, _MAP_TAGS)
@@ -197,7 +203,7 @@ class _Walker:
 
     def _key(self, key_node: Node, loc: Loc, *, report: bool = True) -> Hashable:
         if isinstance(key_node, ScalarNode):
-            key = self.loader.construct_object(key_node)
+            key = self._scalar(key_node)
             try:
                 hash(key)
             except TypeError:  # e.g. a !!binary key; never useful in Palier's files
@@ -205,9 +211,8 @@ class _Walker:
             else:
                 return key
         if report:
-            self.issues.append(self._issue(
-                _mark(key_node.start_mark), loc, "a key must be a plain value, not a list or mapping"
-            ))
+            message = "a key must be a plain value, not a list or a mapping"
+            self.issues.append(self._issue(_mark(key_node.start_mark), loc, message))
         return _UNHASHABLE
 
     def _issue(self, mark: Mark, loc: Loc, message: str) -> ConfigIssue:

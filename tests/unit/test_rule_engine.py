@@ -12,21 +12,43 @@ from rules.engine import RuleEngine
 from rules.schema import RuleFile
 from social.site import SiteFile, expand_site
 
-SITE = SiteFile.model_validate({
-    "city": {"id": "evry", "name": "Évry-Courcouronnes"},
-    "neighbourhoods": [{"id": "pyramides", "buildings": [
-        {"id": "lilas", "name": "Les Lilas", "entrances": {"b": {"floors": 4, "basement": True}}},
-    ]}],
-})
+SITE = SiteFile.model_validate(
+    {
+        "city": {"id": "evry", "name": "Évry-Courcouronnes"},
+        "neighbourhoods": [
+            {
+                "id": "pyramides",
+                "buildings": [
+                    {
+                        "id": "lilas",
+                        "name": "Les Lilas",
+                        "entrances": {"b": {"floors": 4, "basement": True}},
+                    },
+                ],
+            }
+        ],
+    }
+)
 PLACES = {p.id: p for p in expand_site(SITE)}
-BRIDGE = BridgeFile.model_validate({
-    "bridge": {"id": "z2m", "format": "zigbee2mqtt"},
-    "devices": [
-        {"id": "leak-b", "source": "leak_cave_b", "kind": "water_leak_sensor",
-         "place": "lilas/b/basement"},
-        {"id": "temp-b", "source": "temp_hall_b", "kind": "temperature_sensor", "place": "lilas/b/0"},
-    ],
-})
+BRIDGE = BridgeFile.model_validate(
+    {
+        "bridge": {"id": "z2m", "format": "zigbee2mqtt"},
+        "devices": [
+            {
+                "id": "leak-b",
+                "source": "leak_cave_b",
+                "kind": "water_leak_sensor",
+                "place": "lilas/b/basement",
+            },
+            {
+                "id": "temp-b",
+                "source": "temp_hall_b",
+                "kind": "temperature_sensor",
+                "place": "lilas/b/0",
+            },
+        ],
+    }
+)
 
 
 def engine_for(rules: list[dict]) -> RuleEngine:
@@ -39,8 +61,15 @@ LEAK_RULE = {
     "when": {"kind": "water_leak_sensor", "point": "water_leak", "is": True},
     "for": "30s",
     "severity": "critical",
-    "raise": {"post": {"scope": "building", "title": {
-        "fr": "Fuite d'eau — {{ device.place.name }}", "en": "Water leak — {{ device.place.name }}"}}},
+    "raise": {
+        "post": {
+            "scope": "building",
+            "title": {
+                "fr": "Fuite d'eau — {{ device.place.name }}",
+                "en": "Water leak — {{ device.place.name }}",
+            },
+        }
+    },
     "clear": {"when": {"is": False}, "for": "2m"},
 }
 
@@ -113,8 +142,14 @@ def test_a_zero_duration_rule_raises_on_the_reading_itself() -> None:
     ],
 )
 def test_threshold_conditions(condition: dict, values: list, raises: bool) -> None:
-    engine = engine_for([{"id": "cold", "when": {"kind": "temperature_sensor",
-                                                 "point": "temperature", **condition}}])
+    engine = engine_for(
+        [
+            {
+                "id": "cold",
+                "when": {"kind": "temperature_sensor", "point": "temperature", **condition},
+            }
+        ]
+    )
     actions = []
     for i, value in enumerate(values):
         actions += engine.on_reading(Reading("temp-b", "temperature", value, float(i)))
@@ -122,12 +157,19 @@ def test_threshold_conditions(condition: dict, values: list, raises: bool) -> No
 
 
 def test_without_clear_the_condition_turning_false_clears() -> None:
-    engine = engine_for([{"id": "cold", "when": {"kind": "temperature_sensor",
-                                                 "point": "temperature", "below": 14}}])
+    engine = engine_for(
+        [
+            {
+                "id": "cold",
+                "when": {"kind": "temperature_sensor", "point": "temperature", "below": 14},
+            }
+        ]
+    )
     engine.on_reading(Reading("temp-b", "temperature", 12.0, 0.0))
     assert engine.on_reading(Reading("temp-b", "temperature", 13.0, 1.0)) == []
     assert engine.on_reading(Reading("temp-b", "temperature", 15.0, 2.0)) == [
-        ClearAlarm("cold", "temp-b", 2.0)]
+        ClearAlarm("cold", "temp-b", 2.0)
+    ]
 
 
 def test_restored_alarms_clear_without_raising_again() -> None:
@@ -138,6 +180,10 @@ def test_restored_alarms_clear_without_raising_again() -> None:
 
 
 def test_rules_only_bind_to_devices_they_select() -> None:
-    engine = engine_for([LEAK_RULE, {"id": "lilas-a-only", "when": {
-        "place": "lilas/a", "point": "water_leak", "is": True}}])
+    engine = engine_for(
+        [
+            LEAK_RULE,
+            {"id": "lilas-a-only", "when": {"place": "lilas/a", "point": "water_leak", "is": True}},
+        ]
+    )
     assert engine.binding_count == 1

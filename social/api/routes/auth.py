@@ -1,0 +1,33 @@
+"""Logging in: the OAuth2 password flow, answered with an opaque bearer token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from social.accounts import authenticate, issue_token
+from social.api.deps import SessionDep, TokenTtlDep
+from social.api.schemas import ErrorPublic, TokenPublic
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+@router.post("/token", responses={401: {"model": ErrorPublic}})
+def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    ttl: TokenTtlDep,
+) -> TokenPublic:
+    """Exchange a username and password (form fields) for a bearer token."""
+    member = authenticate(session, form.username, form.password)
+    if member is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="wrong username or password",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    issued = issue_token(session, member, ttl=ttl)
+    session.commit()
+    return TokenPublic(access_token=issued.token, expires_in=int(ttl.total_seconds()))
