@@ -402,8 +402,13 @@ def test_make_decoder_builds_generic_json_from_the_spec() -> None:
     )
 
 
+def test_the_bridge_schema_refuses_a_bad_pattern_at_load_time() -> None:
+    with pytest.raises(ValueError, match=r"topic pattern .* whole topic level"):
+        BridgeSpec(id="acme", format="json", topic="acme/dev-{source}/data")
+
+
 def test_make_decoder_names_the_bridge_when_its_pattern_is_bad() -> None:
-    spec = BridgeSpec(id="acme", format="json", topic="acme/dev-{source}/data")
+    spec = BridgeSpec.model_construct(id="acme", format="json", topic="acme/dev-{source}/data")
     with pytest.raises(ValueError, match=r"^bridge 'acme': topic pattern .* whole topic level"):
         make_decoder(spec)
 
