@@ -12,18 +12,23 @@ immediate one waits its turn. PostgreSQL needs none of this.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from social.errors import DatabaseError
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: Any constant: the PostgreSQL advisory lock that serialises concurrent migrations.
+_MIGRATION_LOCK = 0x70616C6965  # "palie"
 
 
 def default_sqlite_url(var_dir: Path) -> str:
@@ -66,17 +71,30 @@ class Database:
         return config
 
     def migrate(self, revision: str = "head") -> None:
-        """Upgrade the schema to ``revision`` on this database's own engine."""
-        config = self.alembic_config()
-        with self.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+        """Upgrade the schema to ``revision``; raises :class:`DatabaseError` with the URL.
+
+        Several workers may start at once against one PostgreSQL: they take turns on
+        an advisory lock, and the later ones find the schema already at head.
+        """
+        self._run_alembic(command.upgrade, revision)
 
     def downgrade(self, revision: str = "base") -> None:
+        self._run_alembic(command.downgrade, revision)
+
+    def _run_alembic(self, alembic_command: Callable[[Config, str], None], revision: str) -> None:
         config = self.alembic_config()
-        with self.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.downgrade(config, revision)
+        try:
+            with self.engine.begin() as connection:
+                if self.dialect == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                       {"key": _MIGRATION_LOCK})
+                config.attributes["connection"] = connection
+                alembic_command(config, revision)
+        except SQLAlchemyError as exc:
+            raise DatabaseError(
+                f"cannot migrate {self.url.render_as_string(hide_password=True)}: "
+                f"{getattr(exc, 'orig', None) or exc}"
+            ) from exc
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, exists, or_, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from social.models import Membership, Place, PlaceAncestor, utcnow
@@ -59,7 +59,9 @@ def visible_place_ids(member_id: int, *, now: datetime | None = None) -> Select[
     )
 
 
-def visible(stmt: S, column: Any, member_id: int, *, now: datetime | None = None) -> S:
+def visible(
+    stmt: S, column: SQLColumnExpression[str], member_id: int, *, now: datetime | None = None
+) -> S:
     """``stmt`` narrowed to rows whose place ``column`` the member may read."""
     return stmt.where(column.in_(visible_place_ids(member_id, now=now)))
 
@@ -92,7 +94,13 @@ def manageable_building_ids(
     )
 
 
-def manageable(stmt: S, column: Any, member_id: int, *, now: datetime | None = None) -> S:
+def manageable(
+    stmt: S,
+    column: SQLColumnExpression[str | None],
+    member_id: int,
+    *,
+    now: datetime | None = None,
+) -> S:
     """``stmt`` narrowed to rows whose building ``column`` the member manages."""
     return stmt.where(column.in_(manageable_building_ids(member_id, now=now)))
 

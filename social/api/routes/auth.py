@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from social.accounts import authenticate, issue_token
+from social.accounts import authenticate, issue_token, purge_expired_tokens
 from social.api.deps import SessionDep, TokenTtlDep
 from social.api.schemas import ErrorPublic, TokenPublic
 
@@ -28,6 +28,7 @@ def login(
             detail="wrong username or password",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    purge_expired_tokens(session)
     issued = issue_token(session, member, ttl=ttl)
     session.commit()
     return TokenPublic(access_token=issued.token, expires_in=int(ttl.total_seconds()))
