@@ -561,7 +561,7 @@ class Simulator:
         self._seq = itertools.count()
         self._pending: list[mqtt.MQTTMessageInfo] = []
         self._pending_lock = threading.Lock()
-        self.published = 0
+        self._published = 0
 
     @property
     def devices(self) -> tuple[SimulatedDevice, ...]:
@@ -571,6 +571,12 @@ class Simulator:
     @property
     def bridge_state_topics(self) -> tuple[str, ...]:
         return tuple(f"{base}/bridge/state" for base in self._bases)
+
+    @property
+    def published(self) -> int:
+        """How many messages were handed to the MQTT client so far."""
+        with self._pending_lock:
+            return self._published
 
     # lifecycle
 
@@ -699,7 +705,7 @@ class Simulator:
             log.warning("simulator could not queue %s: %s", topic, mqtt.error_string(info.rc))
             return
         with self._pending_lock:
-            self.published += 1
+            self._published += 1
             self._pending.append(info)
             if len(self._pending) > 1000:
                 self._pending = [i for i in self._pending if not i.is_published()]

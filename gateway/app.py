@@ -146,7 +146,7 @@ class Gateway:
                 while not server.started and not server_task.done():  # noqa: ASYNC110
                     await asyncio.sleep(0.02)
                 if simulator is not None:
-                    simulator.start()
+                    await asyncio.to_thread(simulator.start)
                 log.info("Palier is up: API %s, broker %s, %d devices, %d rule bindings",
                          api_url, broker_url, len(registry), engine.binding_count)
                 self.running = Running(inst, database, pipeline, processor, intake,

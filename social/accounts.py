@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from social.db import lock_for_setup
 from social.errors import UnknownPlace, UsernameTaken
 from social.models import AuthToken, Member, Membership, Place, utcnow
 
@@ -144,6 +145,7 @@ def seed_members(session: Session, specs: Sequence[MemberSpec]) -> list[Member]:
     nothing, a changed password or name is applied, and a membership the file no
     longer lists is ended (so removing a bootstrap admin's role revokes it).
     """
+    lock_for_setup(session)
     now = utcnow()
     known_places = set(session.scalars(select(Place.id).where(
         Place.id.in_({m.place for spec in specs for m in spec.memberships})

@@ -20,15 +20,16 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from social.errors import DatabaseError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-#: Any constant: the PostgreSQL advisory lock that serialises concurrent migrations.
+#: Any constants: PostgreSQL advisory locks that serialise concurrent start-ups.
 _MIGRATION_LOCK = 0x70616C6965  # "palie"
+_SETUP_LOCK = 0x70616C6973  # "palis"
 
 
 def default_sqlite_url(var_dir: Path) -> str:
@@ -40,7 +41,7 @@ def default_sqlite_url(var_dir: Path) -> str:
 class Database:
     """An engine and a session factory for one database URL."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str | URL, *, echo: bool = False) -> None:
         self.url = make_url(url)
         self.engine: Engine = create_engine(self.url, echo=echo, **_engine_options(self.url))
         if self.url.get_backend_name() == "sqlite":
@@ -53,13 +54,9 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session that is rolled back unless the caller commits, then closed."""
+        """A session whose work is rolled back unless the caller commits; closed on exit."""
         with self._sessions() as session:
-            try:
-                yield session
-            except BaseException:
-                session.rollback()
-                raise
+            yield session
 
     def alembic_config(self) -> Config:
         """An Alembic configuration pointing at the bundled migrations and this URL."""
@@ -103,7 +100,19 @@ class Database:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
 
 
-def _engine_options(url: Any) -> dict[str, Any]:
+def lock_for_setup(session: Session) -> None:
+    """Make concurrent start-up writers (place sync, member seeding) take turns.
+
+    Two gateway workers starting together against one PostgreSQL would otherwise
+    both insert the same new places and one would fail on the primary key. The
+    lock is held until the session's transaction ends. SQLite needs nothing: its
+    ``BEGIN IMMEDIATE`` already lets one writer in at a time.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SETUP_LOCK})
+
+
+def _engine_options(url: URL) -> dict[str, Any]:
     if url.get_backend_name() == "postgresql":
         return {"pool_pre_ping": True}
     return {}

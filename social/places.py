@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy import delete, insert, select, union
 from sqlalchemy.orm import Session
 
+from social.db import lock_for_setup
 from social.errors import UnknownPlace
 from social.models import Alarm, Membership, Place, PlaceAncestor, Post
 from social.site import PlaceNode
@@ -28,6 +29,7 @@ def sync_places(session: Session, nodes: list[PlaceNode]) -> None:
 
     The caller commits.
     """
+    lock_for_setup(session)
     wanted = {node.id: node for node in nodes}
     existing = {place.id: place for place in session.scalars(select(Place))}
     kept = _still_referenced(session, set(existing) - set(wanted), existing)

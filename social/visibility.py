@@ -19,7 +19,7 @@ runs inside the database next to the query it filters, with paging and ordering.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVarTuple
 
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, exists, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -31,7 +31,7 @@ LOCAL_ACTOR_ROLES = frozenset({"merchant", "association", "municipality"})
 #: The circles a local actor may reach.
 PUBLIC_KINDS = ("city", "neighbourhood")
 
-S = TypeVar("S", bound=Select[Any])
+Ts = TypeVarTuple("Ts")
 
 
 def current_membership(now: datetime | None = None) -> ColumnElement[bool]:
@@ -44,7 +44,7 @@ def current_membership(now: datetime | None = None) -> ColumnElement[bool]:
     )
 
 
-def visible_place_ids(member_id: int, *, now: datetime | None = None) -> Select[tuple[str]]:
+def visible_place_ids(member_id: int, *, now: datetime | None = None) -> Select[str]:
     """The ids of every place whose objects ``member_id`` may read."""
     reached = aliased(Place)
     return (
@@ -60,8 +60,12 @@ def visible_place_ids(member_id: int, *, now: datetime | None = None) -> Select[
 
 
 def visible(
-    stmt: S, column: SQLColumnExpression[str], member_id: int, *, now: datetime | None = None
-) -> S:
+    stmt: Select[*Ts],
+    column: SQLColumnExpression[str],
+    member_id: int,
+    *,
+    now: datetime | None = None,
+) -> Select[*Ts]:
     """``stmt`` narrowed to rows whose place ``column`` the member may read."""
     return stmt.where(column.in_(visible_place_ids(member_id, now=now)))
 
@@ -75,7 +79,7 @@ def can_see_place(
 
 def manageable_building_ids(
     member_id: int, *, now: datetime | None = None
-) -> Select[tuple[str]]:
+) -> Select[str]:
     """The buildings where ``member_id`` holds a current manager, syndic or landlord role.
 
     A manager membership given at an entrance or below still manages its building.
@@ -95,12 +99,12 @@ def manageable_building_ids(
 
 
 def manageable(
-    stmt: S,
+    stmt: Select[*Ts],
     column: SQLColumnExpression[str | None],
     member_id: int,
     *,
     now: datetime | None = None,
-) -> S:
+) -> Select[*Ts]:
     """``stmt`` narrowed to rows whose building ``column`` the member manages."""
     return stmt.where(column.in_(manageable_building_ids(member_id, now=now)))
 

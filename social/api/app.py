@@ -43,8 +43,8 @@ def create_app(database: Database, *, token_ttl: timedelta = DEFAULT_TOKEN_TTL) 
 def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
-    app.add_exception_handler(InvalidCursor, _bad_request)  # type: ignore[arg-type]
-    app.add_exception_handler(PlaceNotVisible, _not_found)  # type: ignore[arg-type]
+    app.add_exception_handler(InvalidCursor, _bad_request)
+    app.add_exception_handler(PlaceNotVisible, _not_found)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -24,14 +24,16 @@ _bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 
 def get_database(request: Request) -> Database:
-    return request.app.state.database
+    database: Database = request.app.state.database
+    return database
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 def get_token_ttl(request: Request) -> timedelta:
-    return request.app.state.token_ttl
+    ttl: timedelta = request.app.state.token_ttl
+    return ttl
 
 
 TokenTtlDep = Annotated[timedelta, Depends(get_token_ttl)]

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Column, Integer, MetaData, String, inspect
+from sqlalchemy import Column, Integer, MetaData, String, func, inspect, select
 
 from social.db import Database
-from social.models import Base
+from social.errors import DatabaseError
+from social.models import Base, Place
+from social.places import sync_places
+from social.site import PlaceNode
 
 BACKENDS = pytest.mark.parametrize("empty_database", ["sqlite", "postgresql"], indirect=True)
 
@@ -56,3 +62,39 @@ def test_migrate_twice_is_harmless(empty_database: Database) -> None:
     with empty_database.engine.connect() as connection:
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     assert version == "0001"
+
+
+@BACKENDS
+def test_workers_starting_together_migrate_and_sync_once(
+    empty_database: Database, site: list[PlaceNode]
+) -> None:
+    """Several gateway workers may start at once against one database."""
+    errors: list[BaseException] = []
+
+    def start_worker() -> None:
+        try:
+            empty_database.migrate()
+            with empty_database.session() as session:
+                sync_places(session, site)
+                session.commit()
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=start_worker) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+
+    assert errors == []
+    with empty_database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Place)) == len(site)
+
+
+def test_a_database_that_cannot_open_is_reported_with_its_url(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'missing' / 'palier.sqlite3'}"
+    database = Database(url)
+
+    with pytest.raises(DatabaseError) as error:
+        database.migrate()
+    assert str(error.value) == f"cannot migrate {url}: unable to open database file"

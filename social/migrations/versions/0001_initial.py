@@ -13,6 +13,7 @@ that head and the models agree.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -26,11 +27,11 @@ LANGUAGES = "language IN ('fr', 'en')"
 PLACE_KINDS = "kind IN ('city', 'neighbourhood', 'building', 'entrance', 'floor', 'unit')"
 
 
-def _place(name: str, *, nullable: bool = False) -> sa.Column:
+def _place(name: str, *, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, sa.String(length=120), nullable=nullable)
 
 
-def _at(name: str, *, nullable: bool = False) -> sa.Column:
+def _at(name: str, *, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
