@@ -12,6 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT.parent / "shared" / "fixtures"
@@ -91,12 +94,8 @@ def _postgres_admin_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this run, dropped at the end."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import OperationalError
-
+def postgres_server() -> Iterator[PostgresServer]:
+    """The PostgreSQL server tests create their databases on (CI makes one reachable)."""
     admin_url = _postgres_admin_url()
     try:
         admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
@@ -106,10 +105,38 @@ def postgres_url() -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is unreachable at {admin_url} in CI: {exc}")
         pytest.skip(f"PostgreSQL is unreachable at {admin_url}: {exc}")
-    name = f"palier_test_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server = PostgresServer(admin, admin_url)
+    yield server
+    server.drop_all()
     admin.dispose()
+
+
+class PostgresServer:
+    def __init__(self, admin: Engine, admin_url: str) -> None:
+        self.admin, self.admin_url = admin, admin_url
+        self.created: list[str] = []
+
+    def fresh_database(self) -> str:
+        """The URL of a new, empty database, dropped at the end of the session."""
+        name = f"palier_test_{uuid.uuid4().hex[:10]}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        with self.admin.connect() as conn:
+            for name in self.created:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """A fresh PostgreSQL database for this run, shared by the session's tests."""
+    return postgres_server.fresh_database()
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_server: PostgresServer) -> str:
+    """A fresh PostgreSQL database for one test."""
+    return postgres_server.fresh_database()

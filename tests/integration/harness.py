@@ -72,7 +72,7 @@ def publish(port: int, messages: list[tuple[str, str | bytes]], *, retain: bool 
     client.connect("127.0.0.1", port)
     client.loop_start()
     try:
-        infos = [client.publish(topic, payload, qos=1, retain=retain) for topic, payload in messages]
+        infos = [client.publish(topic, body, qos=1, retain=retain) for topic, body in messages]
         for info in infos:
             info.wait_for_publish(10)
     finally:
@@ -86,6 +86,15 @@ class ApiUser:
         reply = self.http.post("/api/auth/token", data={"username": username, "password": password})
         reply.raise_for_status()
         self.http.headers["Authorization"] = f"Bearer {reply.json()['access_token']}"
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> ApiUser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def get(self, path: str, **params: Any) -> Any:
         reply = self.http.get(path, params=params)

@@ -25,7 +25,7 @@ DRY = '{"battery":100,"battery_low":false,"linkquality":83,"tamper":false,"water
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'palier.db'}"
-    return request.getfixturevalue("postgres_url")
+    return request.getfixturevalue("fresh_postgres_url")
 
 
 @pytest.fixture
@@ -41,10 +41,12 @@ def alerts(user: ApiUser) -> list[dict]:
     return [p for p in user.feed() if p["kind"] == "alert"]
 
 
-def test_leak_reaches_the_right_neighbours_and_clears(gateway: GatewayThread, mosquitto) -> None:
+def test_leak_reaches_the_right_neighbours_and_clears(
+    gateway: GatewayThread, mosquitto, login
+) -> None:
     api = gateway.gateway.running.api_url
-    amelie, david = ApiUser(api, "amelie"), ApiUser(api, "david")
-    merchant, syndic = ApiUser(api, "boulangerie"), ApiUser(api, "syndic")
+    amelie, david = login(api, "amelie"), login(api, "david")
+    merchant, syndic = login(api, "boulangerie"), login(api, "syndic")
 
     # the broker may redeliver: the same message twice must give one alarm and one post
     publish(mosquitto.port, [("zigbee2mqtt/leak_cave_b", WET), ("zigbee2mqtt/leak_cave_b", WET)])
@@ -72,13 +74,13 @@ def test_leak_reaches_the_right_neighbours_and_clears(gateway: GatewayThread, mo
 
 
 def test_a_bad_payload_is_rejected_and_the_gateway_keeps_going(
-    gateway: GatewayThread, mosquitto
+    gateway: GatewayThread, mosquitto, login
 ) -> None:
     running = gateway.gateway.running
     publish(mosquitto.port, [("zigbee2mqtt/leak_cave_b", "{not json"),
                              ("zigbee2mqtt/leak_cave_b", '{"water_leak": "very wet"}'),
                              ("zigbee2mqtt/leak_cave_b", WET)])
-    amelie = ApiUser(running.api_url, "amelie")
+    amelie = login(running.api_url, "amelie")
     assert len(eventually(lambda: alerts(amelie))) == 1
     reasons = [d.reason for d in running.pipeline.dead_letters]
     assert any(r.startswith("not JSON") for r in reasons), reasons

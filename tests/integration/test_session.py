@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway.mqtt_intake import socket_of
-from tests.integration.harness import ApiUser, GatewayThread, eventually, publish, settings_for
+from tests.integration.harness import GatewayThread, eventually, publish, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -17,7 +17,7 @@ WET = '{"water_leak":true,"battery":97}'
 
 
 def test_messages_sent_while_the_gateway_is_down_arrive_when_it_returns(
-    mosquitto, tmp_path: Path
+    mosquitto, tmp_path: Path, login
 ) -> None:
     settings = settings_for(mosquitto.url, f"sqlite:///{tmp_path / 'p.db'}", tmp_path,
                             client_id=f"palier-session-{uuid.uuid4().hex[:8]}")
@@ -30,7 +30,7 @@ def test_messages_sent_while_the_gateway_is_down_arrive_when_it_returns(
     second = GatewayThread(settings)
     running = second.start()
     try:
-        amelie = ApiUser(running.api_url, "amelie")
+        amelie = login(running.api_url, "amelie")
         posts = eventually(lambda: [p for p in amelie.feed() if p["kind"] == "alert"])
         assert len(posts) == 1
     finally:

@@ -420,7 +420,9 @@ def test_make_decoder_builds_zigbee2mqtt_from_the_spec(
 
 
 def test_make_decoder_names_the_bridge_when_its_base_topic_is_bad() -> None:
-    spec = BridgeSpec.model_construct(id="z2m-lilas", format="zigbee2mqtt", base_topic="zigbee2mqtt/#")
+    spec = BridgeSpec.model_construct(
+        id="z2m-lilas", format="zigbee2mqtt", base_topic="zigbee2mqtt/#"
+    )
     with pytest.raises(ValueError, match=r"^bridge 'z2m-lilas': zigbee2mqtt base_topic"):
         make_decoder(spec)
 
