@@ -63,6 +63,8 @@ async def _serve(gateway: Gateway) -> None:
 def run_from_args(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("gmqtt", "alembic", "amqtt", "transitions"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     demo = args.command == "demo"
     try:
         settings = _settings(args, demo)

@@ -18,7 +18,9 @@ PlaceKind = Literal["city", "neighbourhood", "building", "entrance", "floor", "u
 Language = Literal["fr", "en"]
 
 #: The order of kinds from the widest circle to the narrowest.
-KIND_ORDER: tuple[PlaceKind, ...] = ("city", "neighbourhood", "building", "entrance", "floor", "unit")
+KIND_ORDER: tuple[PlaceKind, ...] = (
+    "city", "neighbourhood", "building", "entrance", "floor", "unit",
+)
 
 
 class Strict(BaseModel):
