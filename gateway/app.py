@@ -26,6 +26,7 @@ from gateway.mqtt_intake import GmqttIntake
 from gateway.pipeline import Pipeline
 from gateway.processor import Processor
 from gateway.settings import Settings
+from gateway.status_api import router as status_router
 from gateway.store import AlarmStore
 from rules.engine import RuleEngine
 from social.accounts import seed_members
@@ -104,9 +105,11 @@ class Gateway:
     async def run(self) -> None:
         inst, s = self.installation, self.settings
         async with AsyncExitStack() as stack:
+            mqtt5 = True
             if s.broker is None:
-                broker = await stack.enter_async_context(EmbeddedBroker(s.var_dir))
-                broker_url = broker.url
+                broker = await stack.enter_async_context(
+                    EmbeddedBroker(s.var_dir, kind=s.embedded_broker))
+                broker_url, mqtt5 = broker.url, broker.kind == "mosquitto"
             else:
                 broker_url = s.broker
             database, open_keys = await asyncio.to_thread(self._prepare_database)
@@ -122,12 +125,14 @@ class Gateway:
                 filters.extend(topic_filters(decoder))
             pipeline = Pipeline(routes, registry, engine)
             processor = Processor(pipeline, AlarmStore(database))
-            intake = GmqttIntake(broker_url, s.client_id, filters, ca_file=s.ca_file)
+            intake = GmqttIntake(broker_url, s.client_id, filters, ca_file=s.ca_file, mqtt5=mqtt5)
 
             host, port = s.listen
             listener = bind_listener(host, port)
             app = create_app(database)
             app.state.pipeline = pipeline
+            app.state.installation = inst
+            app.include_router(status_router)
             server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off",
                                             access_log=False))
             api_url = f"http://{host}:{listener.getsockname()[1]}"

@@ -29,6 +29,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--database", default=os.environ.get("PALIER_DATABASE_URL"))
     demo.add_argument("--speed", type=float, default=1.0, help="simulated time speed-up")
 
+    for command in (run, demo):
+        command.add_argument(
+            "--embedded-broker", choices=("auto", "mosquitto", "amqtt"),
+            default=os.environ.get("PALIER_EMBEDDED_BROKER", "auto"),
+            help="the broker to start when --broker is not given (auto: Mosquitto if on PATH)",
+        )
+
     validate = sub.add_parser("validate", help="check an installation; errors as file:line:column")
     validate.add_argument("--config", type=Path, required=True)
     return parser

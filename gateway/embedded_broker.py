@@ -32,7 +32,8 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def pick_port(preferred: int = 1883) -> int:
-    if port_is_free(preferred):
+    """``preferred`` if it is free (1883 for the demo), else any free port; 0 means any."""
+    if preferred and port_is_free(preferred):
         return preferred
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -57,19 +58,21 @@ class EmbeddedBroker(AbstractAsyncContextManager["EmbeddedBroker"]):
     """Starts on enter, stops on exit; ``url`` tells the gateway where it listens."""
 
     def __init__(self, var_dir: Path, preferred_port: int = 1883,
-                 *, prefer_mosquitto: bool = True) -> None:
+                 *, kind: str = "auto") -> None:
         self.var_dir = var_dir
         self.port = pick_port(preferred_port)
         self.url = BrokerUrl("127.0.0.1", self.port)
         self.kind = ""
-        self._prefer_mosquitto = prefer_mosquitto
+        self._wanted = kind
         self._proc: subprocess.Popen[bytes] | None = None
         self._amqtt: object | None = None
 
     async def __aenter__(self) -> EmbeddedBroker:
         binary = shutil.which("mosquitto") or (
             "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
-        if binary and self._prefer_mosquitto:
+        if self._wanted == "mosquitto" and not binary:
+            raise OSError("the embedded broker should be Mosquitto, but no mosquitto is on PATH")
+        if binary and self._wanted != "amqtt":
             await self._start_mosquitto(binary)
         else:
             await self._start_amqtt()
@@ -101,8 +104,9 @@ class EmbeddedBroker(AbstractAsyncContextManager["EmbeddedBroker"]):
 
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
-            "sys_interval": 0,
-            "auth": {"allow-anonymous": True, "plugins": ["auth_anonymous"]},
+            "plugins": {
+                "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
+            },
         }
         broker = Broker(config)
         await broker.start()

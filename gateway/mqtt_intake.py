@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 
 from gmqtt import Client
-from gmqtt.mqtt.constants import MQTTv50, SubAckReasonCode
+from gmqtt.mqtt.constants import MQTTv50, MQTTv311, SubAckReasonCode
 
 from firmware_bridge.records import RawMessage
 from gateway.backoff import Backoff
@@ -41,6 +41,7 @@ class GmqttIntake:
         keepalive: int = 30,
         receive_maximum: int = 1000,
         backoff: Backoff | None = None,
+        mqtt5: bool = True,
     ) -> None:
         self.url = url
         self.client_id = client_id
@@ -52,7 +53,9 @@ class GmqttIntake:
         self._stop = asyncio.Event()
         self._connected = asyncio.Event()
         self._client: Client | None = None
+        self._version = MQTTv50 if mqtt5 else MQTTv311
         self.connections = 0
+        self.connect_timeout = 5.0
 
     @property
     def connected(self) -> asyncio.Event:
@@ -81,7 +84,8 @@ class GmqttIntake:
 
         def on_connect(_c: Client, _flags: int, _rc: int, _props: dict) -> None:
             for topic in self.topic_filters:
-                client.subscribe(topic, qos=1, retain_as_published=True)
+                # MQTT 5 only: keep the retain flag, so a cleared retained message is recognised.
+                client.subscribe(topic, qos=1, retain_as_published=self._version == MQTTv50)
 
         def on_subscribe(_c: Client, _mid: int, granted: Sequence[int], _props: dict) -> None:
             refused = [g for g in granted if g >= SubAckReasonCode.UNSPECIFIED_ERROR.value]
@@ -90,6 +94,9 @@ class GmqttIntake:
                           self.client_id, refused)
 
         def on_disconnect(_c: Client, _packet: object, exc: BaseException | None = None) -> None:
+            # gmqtt has just scheduled its own fixed-delay reconnect; it checks this flag
+            # when it runs, so clearing it here leaves reconnection to our backoff loop.
+            client._is_active = False
             lost.set()
 
         client.on_message = on_message
@@ -104,8 +111,19 @@ class GmqttIntake:
             client = self._make_client(handler, lost)
             self._client = client
             try:
-                await client.connect(self.url.host, self.url.port, ssl=self._ssl_context(),
-                                     keepalive=self._keepalive, version=MQTTv50)
+                try:
+                    await asyncio.wait_for(
+                        client.connect(self.url.host, self.url.port, ssl=self._ssl_context(),
+                                       keepalive=self._keepalive, version=self._version),
+                        self.connect_timeout,
+                    )
+                except TimeoutError:
+                    if self._version == MQTTv50:
+                        # Some brokers (amqtt) drop an MQTT 5 CONNECT without a CONNACK.
+                        log.warning("%s did not answer an MQTT 5 CONNECT; using MQTT 3.1.1, "
+                                    "where messages are acknowledged on receipt", self.url)
+                        self._version = MQTTv311
+                    raise
                 _set_nodelay(client)
                 self.connections += 1
                 self._connected.set()

@@ -33,6 +33,7 @@ def _settings(args: argparse.Namespace, demo: bool) -> Settings:
         simulate=demo or getattr(args, "simulate", False),
         simulator_speed=getattr(args, "speed", 1.0),
         client_id="palier-demo" if demo else "palier-gateway",
+        embedded_broker=args.embedded_broker,
     )
 
 

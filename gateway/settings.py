@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from gateway.broker_url import BrokerUrl
 
@@ -26,3 +27,4 @@ class Settings:
     simulate: bool = False
     simulator_speed: float = 1.0
     ca_file: str | None = None
+    embedded_broker: Literal["auto", "mosquitto", "amqtt"] = "auto"

@@ -66,9 +66,11 @@ def settings_for(broker_url: str, database_url: str, var_dir: Path, client_id: s
     )
 
 
-def publish(port: int, messages: list[tuple[str, str | bytes]], *, retain: bool = False) -> None:
+def publish(port: int, messages: list[tuple[str, str | bytes]], *, retain: bool = False,
+            mqtt5: bool = True) -> None:
     """Publish at QoS 1 with paho, as device firmware does, and wait for every PUBACK."""
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+                         protocol=mqtt.MQTTv5 if mqtt5 else mqtt.MQTTv311)
     client.connect("127.0.0.1", port)
     client.loop_start()
     try:

@@ -82,6 +82,17 @@ def test_a_bad_payload_is_rejected_and_the_gateway_keeps_going(
                              ("zigbee2mqtt/leak_cave_b", WET)])
     amelie = login(running.api_url, "amelie")
     assert len(eventually(lambda: alerts(amelie))) == 1
-    reasons = [d.reason for d in running.pipeline.dead_letters]
+    installer = login(running.api_url, "installateur")
+    status = installer.get("/api/gateway/status")
+    reasons = [d["reason"] for d in status["dead_letters"]]
     assert any(r.startswith("not JSON") for r in reasons), reasons
     assert any("water_leak expects true or false" in r for r in reasons), reasons
+    assert status["stats"]["rejected"] == 2
+    assert status["stats"]["readings"] >= 1
+    leak = next(d for d in status["devices"] if d["id"] == "leak-lilas-b-cave")
+    assert leak["online"] is True and leak["last_seen"] is not None
+    assert "leak-tilleuls-cave" not in {d["id"] for d in status["devices"]}, (
+        "an installer of Les Lilas sees no device of Les Tilleuls")
+    forbidden = amelie.http.get("/api/gateway/status")
+    assert forbidden.status_code == 403
+    assert "installers" in forbidden.json()["detail"]
