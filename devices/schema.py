@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from devices.durations import Duration
 from devices.kinds import KINDS
 from firmware_bridge.generic_json import TopicPattern
+from firmware_bridge.layout_schema import Layout
 from firmware_bridge.zigbee2mqtt import Zigbee2MqttDecoder
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
@@ -19,13 +27,28 @@ class Strict(BaseModel):
 
 
 class PointSpec(Strict):
-    """A point a device reports; ``path`` is a dotted path in the payload (default: its name)."""
+    """How one vendor field becomes a canonical point.
+
+    ``path`` is a dotted path in the decoded payload (default: the point's name);
+    ``map`` translates vendor values first (``"ON": true``); then ``from_unit``
+    converts to the point's canonical unit, then ``scale`` and ``offset`` apply;
+    a value outside ``range`` is rejected, never stored as a plausible value.
+    """
 
     path: str | None = None
     type: Literal["bool", "number", "text"] | None = None
     unit: str | None = None
+    from_unit: str | None = None
     scale: float = 1.0
     offset: float = 0.0
+    map: dict[str, bool | int | float | str] | None = None
+    range: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _range_ordered(self) -> PointSpec:
+        if self.range is not None and self.range[0] > self.range[1]:
+            raise ValueError(f"range {list(self.range)} must be [low, high]")
+        return self
 
 
 class DeviceSpec(Strict):
@@ -36,6 +59,9 @@ class DeviceSpec(Strict):
     name: str | None = None
     offline_after: Duration | None = None
     points: dict[str, PointSpec] = Field(default_factory=dict)
+    layouts: dict[int, Layout] = Field(
+        default_factory=dict, description="ttn_v3: frm_payload layouts by f_port, for this device"
+    )
 
     @field_validator("kind")
     @classmethod
@@ -46,33 +72,96 @@ class DeviceSpec(Strict):
         return kind
 
 
-class BridgeSpec(Strict):
-    id: str = Field(pattern=ID_PATTERN)
-    format: Literal["zigbee2mqtt", "json"]
-    base_topic: str | None = Field(
-        default=None, description="zigbee2mqtt: the bridge's base topic (default zigbee2mqtt)"
-    )
-    topic: str | None = Field(
-        default=None,
-        description="json: a topic pattern with {source} for the device name: acme/{source}/data",
-    )
-    availability_topic: str | None = Field(
-        default=None, description="json: a topic pattern with {source}, payload online/offline"
-    )
+def _check_pattern(pattern: str) -> str:
+    TopicPattern(pattern)  # raises ValueError with the reason
+    return pattern
 
-    @model_validator(mode="after")
-    def _topics_fit_format(self) -> BridgeSpec:
-        if self.format == "json":
-            if not self.topic:
-                raise ValueError("a json bridge needs topic: a pattern such as acme/{source}/data")
-            for pattern in (self.topic, self.availability_topic):
-                if pattern is not None:
-                    TopicPattern(pattern)  # raises ValueError with the reason
-        elif self.topic or self.availability_topic:
-            raise ValueError("topic and availability_topic are for json bridges; use base_topic")
-        elif self.base_topic is not None:
-            Zigbee2MqttDecoder(self.base_topic)  # raises ValueError with the reason
-        return self
+
+TopicPatternText = Annotated[str, AfterValidator(_check_pattern)]
+
+
+class _Bridge(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+
+
+class Zigbee2MqttBridge(_Bridge):
+    format: Literal["zigbee2mqtt"]
+    base_topic: str = "zigbee2mqtt"
+
+    @field_validator("base_topic")
+    @classmethod
+    def _valid_base(cls, base: str) -> str:
+        Zigbee2MqttDecoder(base)  # raises ValueError with the reason
+        return base
+
+
+class TasmotaBridge(_Bridge):
+    """Tasmota's default full topic ``%prefix%/%topic%/``; a device's source is its %topic%."""
+
+    format: Literal["tasmota"]
+    prefixes: dict[Literal["cmnd", "stat", "tele"], str] = Field(default_factory=dict)
+
+
+class ShellyGen2Bridge(_Bridge):
+    """Shelly Gen2+ devices; a device's source is its MQTT topic prefix (its id by default)."""
+
+    format: Literal["shelly_gen2"]
+
+
+class EsphomeBridge(_Bridge):
+    """ESPHome nodes; a device's source is the node's topic prefix (its name by default)."""
+
+    format: Literal["esphome"]
+
+
+class TtnV3Bridge(_Bridge):
+    """The Things Stack v3 uplinks; a device's source is its ``device_id``."""
+
+    format: Literal["ttn_v3"]
+    application: str = Field(default="+", description="app-id@tenant-id, or + for all")
+    layouts: dict[int, Layout] = Field(default_factory=dict,
+                                       description="frm_payload layouts by f_port")
+
+
+class BinaryBridge(_Bridge):
+    format: Literal["binary"]
+    topic: TopicPatternText
+    layout: Layout
+
+
+class JsonBridge(_Bridge):
+    format: Literal["json"]
+    topic: TopicPatternText
+    availability_topic: TopicPatternText | None = None
+
+
+IntercomEvent = Literal["call", "door_opened", "parcel_delivered", "badge_refused"]
+
+
+class EventMapping(Strict):
+    """``match``: dotted paths and the values they must have; ``data``: fields to keep."""
+
+    match: dict[str, bool | int | float | str] = Field(min_length=1)
+    event: IntercomEvent
+    data: dict[str, str] = Field(default_factory=dict)
+
+
+class IntercomBridge(_Bridge):
+    format: Literal["intercom"]
+    topic: TopicPatternText
+    availability_topic: TopicPatternText | None = None
+    events: list[EventMapping] = Field(min_length=1)
+
+
+BridgeSpec = Annotated[
+    Zigbee2MqttBridge | TasmotaBridge | ShellyGen2Bridge | EsphomeBridge | TtnV3Bridge
+    | BinaryBridge | JsonBridge | IntercomBridge,
+    Field(discriminator="format"),
+]
+
+BRIDGE_FORMATS: tuple[str, ...] = (
+    "zigbee2mqtt", "tasmota", "shelly_gen2", "esphome", "ttn_v3", "binary", "json", "intercom",
+)
 
 
 class BridgeFile(Strict):

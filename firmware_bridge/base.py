@@ -3,14 +3,15 @@
 Exception tree::
 
     BridgeError
-     └── DecodeError      a payload that cannot be decoded; carries the reason
+     ├── DecodeError      a payload that cannot be decoded; carries the reason
+     └── EncodeError      a command the family cannot express; carries the reason
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from firmware_bridge.records import Decoded, RawMessage
+from firmware_bridge.records import Command, Decoded, OutgoingMessage, RawMessage
 
 #: Payloads above this size are refused before parsing.
 MAX_PAYLOAD_BYTES = 256 * 1024
@@ -29,6 +30,14 @@ class DecodeError(BridgeError):
         self.topic = topic
 
 
+class EncodeError(BridgeError):
+    """A command this family cannot send (unknown path, a value of the wrong type)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class Decoder(Protocol):
     """Turns one raw message of a bridge into a normalised update.
 
@@ -37,3 +46,12 @@ class Decoder(Protocol):
     """
 
     def decode(self, message: RawMessage) -> Decoded | None: ...
+
+
+class Encoder(Protocol):
+    """Turns a command into the MQTT message(s) the family expects. Pure.
+
+    Families that take commands implement ``encode`` beside ``decode``.
+    """
+
+    def encode(self, command: Command) -> list[OutgoingMessage]: ...

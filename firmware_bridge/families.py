@@ -8,24 +8,25 @@ no side effect.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from devices.schema import BridgeSpec
+from devices.schema import BridgeSpec, JsonBridge, Zigbee2MqttBridge
 from firmware_bridge.base import Decoder
 from firmware_bridge.generic_json import GenericJsonDecoder
 from firmware_bridge.zigbee2mqtt import Zigbee2MqttDecoder
 
 
-def _zigbee2mqtt(spec: BridgeSpec) -> Decoder:
+def _zigbee2mqtt(spec: Zigbee2MqttBridge) -> Decoder:
     return Zigbee2MqttDecoder(spec.base_topic or "zigbee2mqtt")
 
 
-def _json(spec: BridgeSpec) -> Decoder:
+def _json(spec: JsonBridge) -> Decoder:
     if not spec.topic:
         raise ValueError("a json bridge needs topic, a pattern such as acme/{source}/data")
     return GenericJsonDecoder(spec.topic, spec.availability_topic)
 
 
-FAMILIES: dict[str, Callable[[BridgeSpec], Decoder]] = {
+FAMILIES: dict[str, Callable[[Any], Decoder]] = {
     "zigbee2mqtt": _zigbee2mqtt,
     "json": _json,
 }

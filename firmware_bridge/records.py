@@ -44,10 +44,38 @@ class BridgeStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceEvent:
+    """Something happened at a device (intercom: ``call``, ``door_opened``, ...), not a state."""
+
+    source: str
+    event: str
+    data: Mapping[str, Scalar] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Ignored:
     """A message the family knows and deliberately skips (bridge logs, config echoes)."""
 
     reason: str
 
 
-Decoded = StateUpdate | AvailabilityUpdate | BridgeStatus | Ignored
+Decoded = StateUpdate | AvailabilityUpdate | BridgeStatus | DeviceEvent | Ignored
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """Set a point of a device: ``path`` is the point's vendor path, ``value`` the vendor value."""
+
+    source: str
+    path: str
+    value: Scalar
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """An MQTT message Palier publishes (a device command), at QoS 1 by default."""
+
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = False

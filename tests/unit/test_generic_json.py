@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from devices.schema import BridgeSpec
+from devices.schema import JsonBridge
 from firmware_bridge.base import MAX_PAYLOAD_BYTES, DecodeError
 from firmware_bridge.families import FAMILIES, make_decoder, topic_filters
 from firmware_bridge.generic_json import GenericJsonDecoder, TopicPattern
@@ -388,7 +388,7 @@ def test_families_are_registered_explicitly() -> None:
 
 
 def test_make_decoder_builds_generic_json_from_the_spec() -> None:
-    spec = BridgeSpec(
+    spec = JsonBridge(
         id="tasmota-chaufferie",
         format="json",
         topic="tele/{source}/SENSOR",
@@ -404,18 +404,18 @@ def test_make_decoder_builds_generic_json_from_the_spec() -> None:
 
 def test_the_bridge_schema_refuses_a_bad_pattern_at_load_time() -> None:
     with pytest.raises(ValueError, match=r"topic pattern .* whole topic level"):
-        BridgeSpec(id="acme", format="json", topic="acme/dev-{source}/data")
+        JsonBridge(id="acme", format="json", topic="acme/dev-{source}/data")
 
 
 def test_make_decoder_names_the_bridge_when_its_pattern_is_bad() -> None:
-    spec = BridgeSpec.model_construct(id="acme", format="json", topic="acme/dev-{source}/data")
+    spec = JsonBridge.model_construct(id="acme", format="json", topic="acme/dev-{source}/data")
     with pytest.raises(ValueError, match=r"^bridge 'acme': topic pattern .* whole topic level"):
         make_decoder(spec)
 
 
 def test_make_decoder_refuses_an_unknown_format_clearly() -> None:
-    # BridgeSpec's Literal already refuses it; model_construct is how code could slip past
-    spec = BridgeSpec.model_construct(id="modbus-1", format="modbus")
+    # JsonBridge's Literal already refuses it; model_construct is how code could slip past
+    spec = JsonBridge.model_construct(id="modbus-1", format="modbus")
     with pytest.raises(ValueError, match=r"^bridge 'modbus-1': unknown format 'modbus'; known: "):
         make_decoder(spec)
 

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from devices.schema import BridgeSpec
+from devices.schema import Zigbee2MqttBridge
 from firmware_bridge.base import MAX_PAYLOAD_BYTES, DecodeError
 from firmware_bridge.families import make_decoder, topic_filters
 from firmware_bridge.records import (
@@ -408,7 +408,7 @@ def test_an_unsubscribable_base_topic_is_refused(base: str) -> None:
 def test_make_decoder_builds_zigbee2mqtt_from_the_spec(
     base_topic: str | None, expected_filters: tuple[str, ...]
 ) -> None:
-    spec = BridgeSpec(id="z2m-lilas", format="zigbee2mqtt", base_topic=base_topic)
+    spec = Zigbee2MqttBridge(id="z2m-lilas", format="zigbee2mqtt", base_topic=base_topic)
     decoder = make_decoder(spec)
     assert isinstance(decoder, Zigbee2MqttDecoder)
     assert topic_filters(decoder) == expected_filters
@@ -420,7 +420,7 @@ def test_make_decoder_builds_zigbee2mqtt_from_the_spec(
 
 
 def test_make_decoder_names_the_bridge_when_its_base_topic_is_bad() -> None:
-    spec = BridgeSpec.model_construct(
+    spec = Zigbee2MqttBridge.model_construct(
         id="z2m-lilas", format="zigbee2mqtt", base_topic="zigbee2mqtt/#"
     )
     with pytest.raises(ValueError, match=r"^bridge 'z2m-lilas': zigbee2mqtt base_topic"):
