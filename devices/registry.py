@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from devices.kinds import KINDS
+from devices.kinds import KINDS, PointDef
 from devices.records import Device, Point, Reading, Value
-from devices.schema import BridgeFile, DeviceSpec
+from devices.schema import BridgeFile, DeviceSpec, PointSpec
+from devices.units import converter
 from firmware_bridge.records import Scalar
 
 
@@ -18,24 +20,42 @@ class PointRejection:
     reason: str
 
 
+def _point(name: str, spec: PointSpec | None, base: PointDef | None) -> Point:
+    unit = (spec.unit if spec and spec.unit is not None else None) or (base.unit if base else "")
+    scale = spec.scale if spec else 1.0
+    offset = spec.offset if spec else 0.0
+    if spec and spec.from_unit and unit and spec.from_unit != unit:
+        factor, shift = converter(spec.from_unit, unit)
+        # vendor -> canonical: (v * factor + shift), then the installer's scale/offset
+        scale, offset = factor * scale, shift * scale + offset
+    low, high = spec.range if spec and spec.range else (None, None)
+    return Point(
+        name=name,
+        path=(spec.path if spec and spec.path else None) or name,
+        type=(spec.type if spec and spec.type else None) or (base.type if base else "number"),
+        unit=unit,
+        scale=scale,
+        offset=offset,
+        value_map=dict(spec.map) if spec and spec.map else None,
+        low=low,
+        high=high,
+        writable=base.writable if base else False,
+    )
+
+
 def _points(spec: DeviceSpec) -> tuple[Point, ...]:
-    merged: dict[str, Point] = {
-        p.name: Point(p.name, p.name, p.type, p.unit) for p in KINDS[spec.kind]
-    }
-    for name, ps in spec.points.items():
-        base = merged.get(name)
-        merged[name] = Point(
-            name=name,
-            path=ps.path or (base.path if base else name),
-            type=ps.type or (base.type if base else "number"),
-            unit=ps.unit if ps.unit is not None else (base.unit if base else ""),
-            scale=ps.scale,
-            offset=ps.offset,
-        )
+    kind = KINDS[spec.kind]
+    merged = {p.name: _point(p.name, spec.points.get(p.name), p) for p in kind}
+    for name, point_spec in spec.points.items():
+        if name not in merged:
+            merged[name] = _point(name, point_spec, None)
     return tuple(merged.values())
 
 
-def device_from_spec(bridge_id: str, spec: DeviceSpec) -> Device:
+def device_from_spec(bridge_id: str, spec: DeviceSpec, bridge_format: str = "") -> Device:
+    offline_after = spec.offline_after
+    if offline_after is None:
+        offline_after = KINDS[spec.kind].offline_after
     return Device(
         id=spec.id,
         bridge_id=bridge_id,
@@ -44,29 +64,55 @@ def device_from_spec(bridge_id: str, spec: DeviceSpec) -> Device:
         place_id=spec.place,
         name=spec.name or spec.id,
         points=_points(spec),
-        offline_after=spec.offline_after,
+        offline_after=offline_after,
+        bridge_format=bridge_format,
     )
 
 
+_BOOL_WORDS = {"ON": True, "OFF": False, "TRUE": True, "FALSE": False, "OPEN": True,
+               "CLOSED": False}
+
+
 def coerce(point: Point, raw: Scalar) -> Value:
-    """The value of ``raw`` for ``point``'s type; raises ``ValueError`` with the reason."""
+    """The canonical value of ``raw`` for ``point``; raises ``ValueError`` with the reason.
+
+    Order: the installer's value map, the type check, unit conversion/scale/offset,
+    the valid range. Nothing out of range or of the wrong type becomes a reading.
+    """
+    if point.value_map is not None:
+        key = _map_key(raw)
+        if key in point.value_map:
+            raw = point.value_map[key]
     if point.type == "bool":
         if isinstance(raw, bool):
             return raw
-        if isinstance(raw, str) and raw.upper() in ("ON", "OFF"):
-            return raw.upper() == "ON"
+        if isinstance(raw, str) and raw.upper() in _BOOL_WORDS:
+            return _BOOL_WORDS[raw.upper()]
         raise ValueError(f"point {point.name} expects true or false, got {raw!r}")
     if point.type == "number":
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise ValueError(f"point {point.name} expects a number, got {raw!r}")
-        if raw != raw or raw in (float("inf"), float("-inf")):
+        if not math.isfinite(raw):
             raise ValueError(f"point {point.name} got a non-finite number")
-        if point.scale == 1.0 and point.offset == 0.0:
-            return raw
-        return raw * point.scale + point.offset
+        value: float | int = raw
+        if point.scale != 1.0 or point.offset != 0.0:
+            value = raw * point.scale + point.offset
+        if (point.low is not None and value < point.low) or (
+                point.high is not None and value > point.high):
+            raise ValueError(
+                f"point {point.name}: {value:g}{point.unit and ' ' + point.unit} is outside "
+                f"its valid range [{point.low:g}, {point.high:g}]")
+        return value
     if isinstance(raw, str):
         return raw
     raise ValueError(f"point {point.name} expects text, got {raw!r}")
+
+
+def _map_key(raw: Scalar) -> str:
+    """YAML map keys are text: ``true`` in a payload looks up ``"true"``."""
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    return str(raw)
 
 
 class DeviceRegistry:
@@ -77,7 +123,8 @@ class DeviceRegistry:
         self._by_source: dict[tuple[str, str], Device] = {}
         for bridge_file in bridges:
             for spec in bridge_file.devices:
-                device = device_from_spec(bridge_file.bridge.id, spec)
+                device = device_from_spec(bridge_file.bridge.id, spec,
+                                          bridge_file.bridge.format)
                 self._by_id[device.id] = device
                 self._by_source[(device.bridge_id, device.source)] = device
 

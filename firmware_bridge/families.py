@@ -7,12 +7,24 @@ no side effect.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from devices.schema import BridgeSpec, JsonBridge, Zigbee2MqttBridge
+from devices.schema import (
+    BinaryBridge,
+    BridgeSpec,
+    DeviceSpec,
+    IntercomBridge,
+    JsonBridge,
+    TtnV3Bridge,
+    Zigbee2MqttBridge,
+)
 from firmware_bridge.base import Decoder
 from firmware_bridge.generic_json import GenericJsonDecoder
+from firmware_bridge.intercom import IntercomDecoder
+from firmware_bridge.raw_binary import RawBinaryDecoder
+from firmware_bridge.ttn_v3 import TtnV3Decoder
 from firmware_bridge.zigbee2mqtt import Zigbee2MqttDecoder
 
 
@@ -26,14 +38,34 @@ def _json(spec: JsonBridge) -> Decoder:
     return GenericJsonDecoder(spec.topic, spec.availability_topic)
 
 
+def _ttn_v3(spec: TtnV3Bridge, devices: Sequence[DeviceSpec] = ()) -> Decoder:
+    """The bridge's layouts, and each device's own, keyed by its device_id (its source)."""
+    device_layouts = {d.source: d.layouts for d in devices if d.layouts}
+    return TtnV3Decoder(spec.application, spec.layouts, device_layouts)
+
+
+def _binary(spec: BinaryBridge) -> Decoder:
+    return RawBinaryDecoder(spec.topic, spec.layout)
+
+
+def _intercom(spec: IntercomBridge) -> Decoder:
+    return IntercomDecoder(spec.topic, spec.events, spec.availability_topic)
+
+
 FAMILIES: dict[str, Callable[[Any], Decoder]] = {
     "zigbee2mqtt": _zigbee2mqtt,
     "json": _json,
+    "ttn_v3": _ttn_v3,
+    "binary": _binary,
+    "intercom": _intercom,
 }
 
 
-def make_decoder(spec: BridgeSpec) -> Decoder:
-    """Build the decoder for one bridge.
+def make_decoder(spec: BridgeSpec, devices: Sequence[DeviceSpec] = ()) -> Decoder:
+    """Build the decoder for one bridge; ``devices`` are the bridge file's devices.
+
+    A factory that declares a ``devices`` parameter receives them (ttn_v3 reads each
+    device's own layouts); the others are called with the spec alone.
 
     Raises ``ValueError`` naming the bridge for an unknown format or a topic the
     family cannot subscribe to, so the caller reports it as a configuration error.
@@ -43,6 +75,8 @@ def make_decoder(spec: BridgeSpec) -> Decoder:
         known = ", ".join(sorted(FAMILIES))
         raise ValueError(f"bridge {spec.id!r}: unknown format {spec.format!r}; known: {known}")
     try:
+        if "devices" in inspect.signature(factory).parameters:
+            return factory(spec, devices=devices)  # type: ignore[call-arg]
         return factory(spec)
     except ValueError as exc:
         raise ValueError(f"bridge {spec.id!r}: {exc}") from exc

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 import uvicorn
 
 from devices.registry import DeviceRegistry
-from firmware_bridge.families import make_decoder, topic_filters
+from gateway.api import GATEWAY_ROUTERS
 from gateway.config.installation import Installation
 from gateway.config.loader import load_installation
 from gateway.embedded_broker import EmbeddedBroker
 from gateway.mqtt_intake import GmqttIntake
 from gateway.pipeline import Pipeline
 from gateway.processor import Processor
+from gateway.runtime import Runtime, build_routes
 from gateway.settings import Settings
-from gateway.status_api import router as status_router
 from gateway.store import AlarmStore
 from rules.engine import RuleEngine
 from social.accounts import seed_members
@@ -71,6 +71,7 @@ class Running:
     intake: GmqttIntake
     broker_url: str
     api_url: str
+    runtime: Runtime
 
 
 class Gateway:
@@ -86,6 +87,8 @@ class Gateway:
         self._stop = asyncio.Event()
         self._on_ready = on_ready
         self.running: Running | None = None
+        self.runtime: Runtime | None = None
+        self._tasks: set[asyncio.Task[object]] = set()
 
     def stop(self) -> None:
         self._stop.set()
@@ -118,21 +121,20 @@ class Gateway:
             registry = DeviceRegistry(inst.bridges)
             engine = RuleEngine(inst.rules, registry, inst.places)
             engine.restore(open_keys)
-            routes, filters = [], []
-            for bridge_file in inst.bridges:
-                decoder = make_decoder(bridge_file.bridge)
-                routes.append((bridge_file.bridge.id, decoder))
-                filters.extend(topic_filters(decoder))
-            pipeline = Pipeline(routes, registry, engine)
+            routes = build_routes(inst)
+            pipeline = Pipeline(routes.routes, registry, engine)
             processor = Processor(pipeline, AlarmStore(database))
-            intake = GmqttIntake(broker_url, s.client_id, filters, ca_file=s.ca_file, mqtt5=mqtt5)
+            intake = GmqttIntake(broker_url, s.client_id, routes.filters, ca_file=s.ca_file,
+                                 mqtt5=mqtt5)
+            runtime = Runtime(inst, database, pipeline, intake, routes)
+            self.runtime = runtime
 
             host, port = s.listen
             listener = bind_listener(host, port)
             app = create_app(database)
-            app.state.pipeline = pipeline
-            app.state.installation = inst
-            app.include_router(status_router)
+            app.state.gateway = runtime
+            for router in GATEWAY_ROUTERS:
+                app.include_router(router)
             server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off",
                                             access_log=False))
             api_url = f"http://{host}:{listener.getsockname()[1]}"
@@ -147,6 +149,9 @@ class Gateway:
             async with asyncio.TaskGroup() as group:
                 intake_task = group.create_task(intake.run(processor.submit), name="mqtt-intake")
                 processor_task = group.create_task(processor.run(), name="processor")
+                watch_task = None
+                if s.watch_config:
+                    watch_task = group.create_task(self._watch(runtime), name="config-watch")
                 server_task = group.create_task(server.serve(sockets=[listener]), name="http-api")
                 while not server.started and not server_task.done():  # noqa: ASYNC110
                     await asyncio.sleep(0.02)
@@ -155,7 +160,7 @@ class Gateway:
                 log.info("Palier is up: API %s, broker %s, %d devices, %d rule bindings",
                          api_url, broker_url, len(registry), engine.binding_count)
                 self.running = Running(inst, database, pipeline, processor, intake,
-                                       str(broker_url), api_url)
+                                       str(broker_url), api_url, runtime)
                 if self._on_ready is not None:
                     self._on_ready(self.running)
                 await self._stop.wait()
@@ -170,4 +175,22 @@ class Gateway:
                 server.should_exit = True
                 await server_task
                 processor_task.cancel()
+                if watch_task is not None:
+                    watch_task.cancel()
             listener.close()
+
+    def request_reload(self, trigger: str) -> None:
+        """Reload from a signal handler (SIGHUP); errors are logged and kept for the API."""
+        if self.runtime is not None:
+            task = asyncio.get_running_loop().create_task(self.runtime.reload(trigger))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _watch(self, runtime: Runtime) -> None:
+        """Reload when a YAML file of the installation changes (debounced by watchfiles)."""
+        from watchfiles import awatch
+
+        async for changes in awatch(runtime.installation.root, debounce=400, step=100,
+                                    stop_event=self._stop):
+            if any(path.endswith((".yaml", ".yml")) for _, path in changes):
+                await runtime.reload("file change")

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from gmqtt import Client
 from gmqtt.mqtt.constants import MQTTv50, MQTTv311, SubAckReasonCode
 
-from firmware_bridge.records import RawMessage
+from firmware_bridge.records import OutgoingMessage, RawMessage
 from gateway.backoff import Backoff
 from gateway.broker_url import BrokerUrl
 from gateway.intake import MessageHandler
@@ -146,6 +146,30 @@ class GmqttIntake:
 
     async def stop(self) -> None:
         self._stop.set()
+
+    async def set_filters(self, filters: Sequence[str]) -> None:
+        """Follow a reload: subscribe to new topic filters, drop the ones no bridge needs."""
+        new = tuple(dict.fromkeys(filters))
+        added = [f for f in new if f not in self.topic_filters]
+        removed = [f for f in self.topic_filters if f not in new]
+        self.topic_filters = new
+        client = self._client
+        if client is None or not self._connected.is_set():
+            return  # the next connection subscribes to the new set
+        v5 = self._version == MQTTv50
+        for topic in added:
+            client.subscribe(topic, qos=1, retain_as_published=v5)
+        if removed:
+            client.unsubscribe(removed)
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Publish commands at their QoS; gmqtt keeps QoS 1 messages until acknowledged."""
+        client = self._client
+        if client is None or not self._connected.is_set():
+            raise ConnectionError(f"not connected to {self.url}; the command was not sent")
+        for message in messages:
+            client.publish(message.topic, message.payload, qos=message.qos,
+                           retain=message.retain)
 
 
 async def _first(*aws: object) -> None:

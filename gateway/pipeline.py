@@ -11,16 +11,19 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from devices.records import Reading
+from devices.records import Device, Event, Reading
 from devices.registry import DeviceRegistry
 from firmware_bridge.base import DecodeError, Decoder
 from firmware_bridge.records import (
     AvailabilityUpdate,
     BridgeStatus,
-    Ignored,
+    Decoded,
+    DeviceEvent,
     RawMessage,
     StateUpdate,
 )
+from gateway.availability import AvailabilityChange, AvailabilityTracker, DeviceHealth
+from gateway.unclaimed import UnclaimedTraffic
 from rules.actions import Action
 from rules.engine import RuleEngine
 
@@ -46,6 +49,7 @@ class PipelineStats:
     rejected: Counter[str] = field(default_factory=Counter)
     unclaimed: Counter[str] = field(default_factory=Counter)
     unrouted: int = 0
+    events: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -57,13 +61,8 @@ class PipelineStats:
             "rejected_by_reason": dict(self.rejected.most_common(20)),
             "unclaimed_sources": dict(self.unclaimed.most_common(20)),
             "unrouted": self.unrouted,
+            "events": self.events,
         }
-
-
-@dataclass
-class DeviceHealth:
-    online: bool | None = None
-    last_seen: float | None = None
 
 
 class Pipeline:
@@ -75,14 +74,31 @@ class Pipeline:
         *,
         dead_letter_capacity: int = 500,
     ) -> None:
+        self.stats = PipelineStats()
+        self.dead_letters: deque[DeadLetter] = deque(maxlen=dead_letter_capacity)
+        self.unclaimed = UnclaimedTraffic()
+        self.events: deque[Event] = deque(maxlen=200)
+        self.availability_changes: deque[AvailabilityChange] = deque(maxlen=500)
+        self.bridges_online: dict[str, bool] = {}
+        self.last_values: dict[tuple[str, str], Reading] = {}
+        self.availability = AvailabilityTracker([])
+        self.reconfigure(routes, registry, engine)
+
+    def reconfigure(
+        self, routes: Sequence[tuple[str, Decoder]], registry: DeviceRegistry, engine: RuleEngine
+    ) -> None:
+        """Swap in a new configuration between two messages; device health carries over."""
         self._routes = tuple(routes)
         self.registry = registry
         self.engine = engine
-        self.stats = PipelineStats()
-        self.dead_letters: deque[DeadLetter] = deque(maxlen=dead_letter_capacity)
-        self.health: dict[str, DeviceHealth] = {d.id: DeviceHealth() for d in registry}
-        self.bridges_online: dict[str, bool] = {}
-        self.last_values: dict[tuple[str, str], Reading] = {}
+        self.availability = AvailabilityTracker(list(registry), self.availability.health)
+        for device in registry:
+            self.unclaimed.forget(device.bridge_id, device.source)
+        self.last_values = {k: v for k, v in self.last_values.items() if registry.get(k[0])}
+
+    @property
+    def health(self) -> dict[str, DeviceHealth]:
+        return self.availability.health
 
     def _reject(self, message: RawMessage, reason: str) -> None:
         self.stats.rejected[reason.split(":", 1)[0]] += 1
@@ -109,17 +125,32 @@ class Pipeline:
         self.stats.unrouted += 1
         return []
 
-    def _handle(self, bridge_id: str, decoded: object, message: RawMessage) -> list[Action]:
+    def _note(self, change: AvailabilityChange | None) -> None:
+        if change is not None:
+            self.availability_changes.append(change)
+            log.info("device %s is %s (%s)", change.device_id, change.state, change.cause)
+
+    def check_heartbeats(self, now: float) -> list[AvailabilityChange]:
+        changes = self.availability.check_heartbeats(now)
+        for change in changes:
+            self._note(change)
+        return changes
+
+    def _device(self, bridge_id: str, source: str, message: RawMessage) -> Device | None:
+        device = self.registry.lookup(bridge_id, source)
+        if device is None:
+            self.stats.unclaimed[f"{bridge_id}/{source}"] += 1
+            self.unclaimed.record(bridge_id, source, message.topic, message.payload,
+                                  message.received_at)
+        return device
+
+    def _handle(self, bridge_id: str, decoded: Decoded, message: RawMessage) -> list[Action]:
         at = message.received_at
         if isinstance(decoded, StateUpdate):
-            device = self.registry.lookup(bridge_id, decoded.source)
+            device = self._device(bridge_id, decoded.source, message)
             if device is None:
-                self.stats.unclaimed[f"{bridge_id}/{decoded.source}"] += 1
                 return []
-            health = self.health[device.id]
-            health.last_seen = at
-            if health.online is None:
-                health.online = True
+            self._note(self.availability.heard(device.id, at))
             readings, rejected = self.registry.readings(device, decoded.values, at)
             for r in rejected:
                 self._reject(message, f"bad value: {r.reason}")
@@ -130,17 +161,20 @@ class Pipeline:
                 actions.extend(self.engine.on_reading(reading))
             return actions
         if isinstance(decoded, AvailabilityUpdate):
-            device = self.registry.lookup(bridge_id, decoded.source)
-            if device is None:
-                self.stats.unclaimed[f"{bridge_id}/{decoded.source}"] += 1
-                return []
-            self.stats.availability += 1
-            health = self.health[device.id]
-            health.online, health.last_seen = decoded.online, at
+            device = self._device(bridge_id, decoded.source, message)
+            if device is not None:
+                self.stats.availability += 1
+                self._note(self.availability.reported(device.id, decoded.online, at))
+            return []
+        if isinstance(decoded, DeviceEvent):
+            device = self._device(bridge_id, decoded.source, message)
+            if device is not None:
+                self.stats.events += 1
+                self._note(self.availability.heard(device.id, at))
+                self.events.append(Event(device.id, decoded.event, dict(decoded.data), at))
             return []
         if isinstance(decoded, BridgeStatus):
             self.bridges_online[bridge_id] = decoded.online
             return []
-        if isinstance(decoded, Ignored):
-            self.stats.ignored += 1
+        self.stats.ignored += 1
         return []

@@ -97,7 +97,9 @@ class Processor:
     async def _ticks(self) -> None:
         while True:
             await asyncio.sleep(self._tick_interval)
-            actions = self.pipeline.engine.tick(self._clock())
+            now = self._clock()
+            self.pipeline.check_heartbeats(now)
+            actions = self.pipeline.engine.tick(now)
             if actions:
                 await self._store(actions)
 

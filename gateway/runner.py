@@ -58,6 +58,7 @@ async def _serve(gateway: Gateway) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, gateway.stop)
+    loop.add_signal_handler(signal.SIGHUP, gateway.request_reload, "SIGHUP")
     await gateway.run()
 
 

@@ -28,3 +28,4 @@ class Settings:
     simulator_speed: float = 1.0
     ca_file: str | None = None
     embedded_broker: Literal["auto", "mosquitto", "amqtt"] = "auto"
+    watch_config: bool = True

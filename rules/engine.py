@@ -113,6 +113,13 @@ class RuleEngine:
             if state is not None:
                 state.active = True
 
+    def adopt_states(self, previous: RuleEngine) -> None:
+        """Keep pending timers and active alarms of rules unchanged by a reload."""
+        for key, binding in self._bindings.items():
+            old = previous._bindings.get(key)
+            if old is not None and old.rule == binding.rule:
+                self._states[key] = previous._states[key]
+
     def is_active(self, rule_id: str, device_id: str) -> bool:
         state = self._states.get((rule_id, device_id))
         return bool(state and state.active)

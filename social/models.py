@@ -24,6 +24,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -221,3 +222,26 @@ class Post(Base):
 
 #: The feed reads one place's posts newest first, ties broken by id.
 Index("ix_posts_feed", Post.place_id, Post.created_at.desc(), Post.id)
+
+
+COMMAND_STATUSES = ("published", "failed")
+
+
+class CommandLog(Base):
+    """The audit log of device commands: who asked what of which device, and what happened."""
+
+    __tablename__ = "command_log"
+    __table_args__ = (CheckConstraint(_in("status", COMMAND_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    device_id: Mapped[Key] = mapped_column(index=True)
+    point: Mapped[Key]
+    value: Mapped[Any] = mapped_column(JSON)
+    topic: Mapped[str] = mapped_column(String(250))
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[Timestamp]

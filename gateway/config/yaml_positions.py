@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from gateway.config.errors import ConfigIssue, Loc, field_name
+from gateway.config.errors import ConfigIssue, Loc, Severity, field_name
 
 #: Plain scalars PyYAML reads as booleans although they look like words.
 YAML11_BOOL_WORDS = frozenset({"on", "off", "yes", "no"})
@@ -71,11 +71,30 @@ class YamlDocument:
                 return found
         return Entry(Mark(1, 1))
 
-    def issue(self, loc: Loc, message: str, *, at_key: bool = False) -> ConfigIssue:
+    def value_at(self, loc: Loc) -> Any:
+        """The plain data at ``loc``; None where the path leads nowhere."""
+        return value_at(self.data, loc)
+
+    def issue(
+        self, loc: Loc, message: str, *, at_key: bool = False, severity: Severity = "error"
+    ) -> ConfigIssue:
         """An issue pointing at the value at ``loc`` (or at its key, for a bad key)."""
         entry = self.entry(loc)
         mark = (entry.key or entry.value) if at_key else entry.where
-        return ConfigIssue(self.path, mark.line, mark.column, field_name(loc), message)
+        name = field_name(loc, self.data)
+        return ConfigIssue(self.path, mark.line, mark.column, name, message, severity)
+
+
+def value_at(data: Any, loc: Loc) -> Any:
+    """Follow ``loc`` through mappings and lists; None where it leads nowhere."""
+    for part in loc:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
 
 
 def quote_hint(text: str | None) -> str:

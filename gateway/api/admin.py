@@ -1,0 +1,28 @@
+"""``POST /api/admin/reload``: apply a changed configuration without a restart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+
+from gateway.api.access import staff_of
+from social.api.deps import CurrentMember, SessionDep
+
+router = APIRouter(tags=["gateway"])
+
+
+@router.post("/api/admin/reload", responses={422: {"description": "the new configuration is "
+                                                   "invalid; the running one stays"}})
+async def reload_config(request: Request, member: CurrentMember,
+                        session: SessionDep) -> JSONResponse:
+    runtime = request.app.state.gateway
+    staff = staff_of(session, member, runtime.installation)
+    if not staff.installer:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "reloading is for installers and admins")
+    result = await runtime.reload(f"API by {member.username}")
+    body: dict[str, Any] = result.as_dict()
+    if not result.ok:
+        body["detail"] = "the new configuration is invalid; the running one stays"
+    return JSONResponse(body, status_code=200 if result.ok else 422)
