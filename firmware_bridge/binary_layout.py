@@ -13,9 +13,12 @@ frame is done once, in ``CompiledLayout.__init__``:
   only ``f32`` values, which can be NaN or infinite on the wire, are checked.
 
 Bit fields count from the least significant bit of the value, after byte order is
-applied: ``bits: [4, 3]`` of ``0b0111_0000`` is 7. They are read from the unsigned
+applied: ``bits: [4, 3]`` of ``0b0111_0000`` is 7. They are the bits of the unsigned
 value whatever the field's type, because a flag or a small counter packed into a
-signed word is still just bits.
+signed word is still just bits. No separate unsigned read is needed for that:
+Python's ``>>`` and ``&`` act on a negative int's two's complement, so masking the
+signed value gives the same bits, and a bit field shares its read with a plain
+field of the same word.
 
 The reasons in ``DecodeError`` are shown to installers in dead letters: they name
 the frame's length and the field that does not fit, since the usual cause is a
@@ -31,9 +34,15 @@ from math import isfinite
 from firmware_bridge.base import DecodeError
 from firmware_bridge.layout_schema import TYPE_SIZES, Layout, LayoutField
 
-_CODES: dict[str, str] = {"u8": "B", "i8": "b", "u16": "H", "i16": "h", "u32": "I", "i32": "i",
-                          "f32": "f"}
-_UNSIGNED: dict[str, str] = {"i8": "B", "i16": "H", "i32": "I"}
+_CODES: dict[str, str] = {
+    "u8": "B",
+    "i8": "b",
+    "u16": "H",
+    "i16": "h",
+    "u32": "I",
+    "i32": "i",
+    "f32": "f",
+}
 _ORDER: dict[str, str] = {"big": ">", "little": "<"}
 
 
@@ -67,23 +76,19 @@ class CompiledLayout:
         reads: dict[_Read, None] = {}  # an ordered set: fields sharing a read unpack it once
         field_reads: list[_Read] = []
         for f in layout.fields:
-            code = _CODES[f.type]
-            if f.bits is not None:
-                code = _UNSIGNED.get(f.type, code)
-            read = _Read(f.byte, code, _ORDER[f.endianness or layout.endianness])
+            read = _Read(f.byte, _CODES[f.type], _ORDER[f.endianness or layout.endianness])
             reads.setdefault(read)
             field_reads.append(read)
 
         self._structs, index = _pack(list(reads))
         #: The single struct when one suffices, which is the common case and the fast path.
         self._single: struct.Struct | None = self._structs[0] if len(self._structs) == 1 else None
-        self._plans = tuple(_plan(f, index[r]) for f, r in zip(layout.fields, field_reads,
-                                                               strict=True))
+        self._plans = tuple(
+            _plan(f, index[r]) for f, r in zip(layout.fields, field_reads, strict=True)
+        )
         self._needed = max(r.end for r in reads)
         # the field reported for a short frame is the first one that does not fit
-        self._by_end = sorted(
-            layout.fields, key=lambda f: (f.byte + TYPE_SIZES[f.type], f.byte)
-        )
+        self._by_end = sorted(layout.fields, key=lambda f: (f.byte + TYPE_SIZES[f.type], f.byte))
 
     def __repr__(self) -> str:
         names = ", ".join(f.name for f in self.layout.fields)
@@ -173,9 +178,7 @@ def _pack(reads: list[_Read]) -> tuple[tuple[struct.Struct, ...], dict[_Read, in
     return tuple(structs), index
 
 
-def _plan(
-    f: LayoutField, index: int
-) -> tuple[str, int, int, int, float | None, float, bool]:
+def _plan(f: LayoutField, index: int) -> tuple[str, int, int, int, float | None, float, bool]:
     """The per-frame steps of one field: (name, read index, shift, mask, scale, offset, check).
 
     ``mask`` 0 means no bit extraction and ``scale`` None means the raw value is kept,

@@ -9,21 +9,27 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from devices.schema import (
     BinaryBridge,
     BridgeSpec,
     DeviceSpec,
+    EsphomeBridge,
     IntercomBridge,
     JsonBridge,
+    ShellyGen2Bridge,
+    TasmotaBridge,
     TtnV3Bridge,
     Zigbee2MqttBridge,
 )
-from firmware_bridge.base import Decoder
+from firmware_bridge.base import Decoder, Encoder
+from firmware_bridge.esphome import EsphomeDecoder
 from firmware_bridge.generic_json import GenericJsonDecoder
 from firmware_bridge.intercom import IntercomDecoder
 from firmware_bridge.raw_binary import RawBinaryDecoder
+from firmware_bridge.shelly_gen2 import ShellyGen2Decoder
+from firmware_bridge.tasmota import TasmotaDecoder
 from firmware_bridge.ttn_v3 import TtnV3Decoder
 from firmware_bridge.zigbee2mqtt import Zigbee2MqttDecoder
 
@@ -52,12 +58,27 @@ def _intercom(spec: IntercomBridge) -> Decoder:
     return IntercomDecoder(spec.topic, spec.events, spec.availability_topic)
 
 
+def _tasmota(spec: TasmotaBridge) -> Decoder:
+    return TasmotaDecoder(spec.prefixes or None)
+
+
+def _shelly_gen2(spec: ShellyGen2Bridge) -> Decoder:
+    return ShellyGen2Decoder()
+
+
+def _esphome(spec: EsphomeBridge) -> Decoder:
+    return EsphomeDecoder()
+
+
 FAMILIES: dict[str, Callable[[Any], Decoder]] = {
     "zigbee2mqtt": _zigbee2mqtt,
     "json": _json,
     "ttn_v3": _ttn_v3,
     "binary": _binary,
     "intercom": _intercom,
+    "tasmota": _tasmota,
+    "shelly_gen2": _shelly_gen2,
+    "esphome": _esphome,
 }
 
 
@@ -80,6 +101,19 @@ def make_decoder(spec: BridgeSpec, devices: Sequence[DeviceSpec] = ()) -> Decode
         return factory(spec)
     except ValueError as exc:
         raise ValueError(f"bridge {spec.id!r}: {exc}") from exc
+
+
+def make_encoder(spec: BridgeSpec, decoder: Decoder) -> Encoder | None:
+    """The encoder of a bridge's commands: its decoder, when the family takes commands.
+
+    A family's decoder and encoder are one object because both read the same
+    configuration (base topic, prefixes); ``None`` means the family has no commands
+    (sensors only, uplinks), which the caller reports against the point being set.
+    ``spec`` is taken so a bridge can later be made read-only without changing callers.
+    """
+    if callable(getattr(decoder, "encode", None)):
+        return cast(Encoder, decoder)
+    return None
 
 
 def topic_filters(decoder: Decoder) -> tuple[str, ...]:

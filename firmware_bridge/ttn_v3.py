@@ -31,7 +31,6 @@ metadata entry is skipped rather than refused: the reading is what matters.
 
 from __future__ import annotations
 
-import binascii
 from base64 import b64decode
 from collections.abc import Mapping
 from typing import Any
@@ -63,8 +62,11 @@ class TtnV3Decoder:
         layouts: Mapping[int, Layout] = {},
         device_layouts: Mapping[str, Mapping[int, Layout]] = {},
     ) -> None:
-        if not application or "/" in application or "#" in application or (
-            "+" in application and application != "+"
+        if (
+            not application
+            or "/" in application
+            or "#" in application
+            or ("+" in application and application != "+")
         ):
             raise ValueError(
                 f"ttn_v3 application {application!r} must be one topic level: "
@@ -72,9 +74,9 @@ class TtnV3Decoder:
             )
         self._application = application
         self._prefix = "v3/" if application == "+" else f"v3/{application}/devices/"
-        self._layouts = {port: CompiledLayout(layout) for port, layout in layouts.items()}
+        self._layouts = _compile(layouts, "layouts")
         self._device_layouts = {
-            device: {port: CompiledLayout(layout) for port, layout in by_port.items()}
+            device: _compile(by_port, f"device {device!r} layouts")
             for device, by_port in device_layouts.items()
         }
         #: MQTT subscription filters that deliver the uplinks this bridge reads.
@@ -144,8 +146,7 @@ class TtnV3Decoder:
         port = uplink.get("f_port")
         if port is None:
             raise DecodeError(
-                "uplink_message has no f_port (and no decoded_payload), "
-                "so no layout can be chosen"
+                "uplink_message has no f_port (and no decoded_payload), so no layout can be chosen"
             )
         if type(port) is not int:
             raise DecodeError(f"f_port must be an integer, got {describe(port)}")
@@ -163,12 +164,23 @@ class TtnV3Decoder:
             raise DecodeError(f"frm_payload must be a base64 string, got {describe(text)}")
         try:
             frame = b64decode(text, validate=True)
-        except (binascii.Error, ValueError) as exc:
+        except ValueError as exc:  # binascii.Error, or a str that is not ASCII
             raise DecodeError(f"frm_payload {describe(text)} is not valid base64: {exc}") from None
         try:
             return layout.decode(frame)
         except DecodeError as exc:
             raise DecodeError(f"f_port {port}: {exc.reason}") from None
+
+
+def _compile(layouts: Mapping[int, Layout], where: str) -> dict[int, CompiledLayout]:
+    """Compile layouts by port; a refusal names the port, and the device when it is one's."""
+    compiled: dict[int, CompiledLayout] = {}
+    for port, layout in layouts.items():
+        try:
+            compiled[port] = CompiledLayout(layout)
+        except ValueError as exc:
+            raise ValueError(f"{where}, f_port {port}: {exc}") from exc
+    return compiled
 
 
 def _add_radio(uplink: dict[str, Any], values: dict[str, Any]) -> None:

@@ -25,13 +25,20 @@ of a large network can exceed the payload limit and is skipped, not refused.
 
 from __future__ import annotations
 
-from firmware_bridge.base import DecodeError
+from typing import Any
+
+import orjson
+
+from firmware_bridge.base import DecodeError, EncodeError
+from firmware_bridge.commands import scalar, topic_level
 from firmware_bridge.flatten import describe, flatten, load_object, load_text
 from firmware_bridge.records import (
     AvailabilityUpdate,
     BridgeStatus,
+    Command,
     Decoded,
     Ignored,
+    OutgoingMessage,
     RawMessage,
     StateUpdate,
 )
@@ -93,6 +100,30 @@ class Zigbee2MqttDecoder:
             return _route(rest, message)
         except DecodeError as exc:
             raise DecodeError(exc.reason, topic=topic) from None
+
+    def encode(self, command: Command) -> list[OutgoingMessage]:
+        """``<base>/<name>/set`` with ``{path: value}``; ``a.b`` nests as ``{"a": {"b": value}}``.
+
+        zigbee2mqtt takes composite attributes as nested objects (``color.x``), the
+        same shape its state reports and ``flatten`` turns into the point's path, so a
+        point is set by the path it is read from. Raises ``EncodeError`` for a name or
+        path that cannot be addressed, or a value JSON cannot carry.
+        """
+        source, path = command.source, command.path
+        what = f"zigbee2mqtt device name {describe(source)}: a level"
+        for level in source.split("/"):  # friendly names may hold slashes, not empty levels
+            topic_level(what, level)
+        keys = path.split(".")
+        if not all(keys):
+            raise EncodeError(f"zigbee2mqtt attribute path {describe(path)} has an empty part")
+        body: Any = scalar(path, command.value)
+        for key in reversed(keys):
+            body = {key: body}
+        try:
+            payload = orjson.dumps(body)
+        except orjson.JSONEncodeError as exc:
+            raise EncodeError(f"{path} cannot be sent as JSON: {exc}") from None
+        return [OutgoingMessage(f"{self._prefix}{source}/set", payload)]
 
 
 def _route(rest: str, message: RawMessage) -> Decoded:

@@ -21,7 +21,11 @@ async def reload_config(request: Request, member: CurrentMember,
     staff = staff_of(session, member, runtime.installation)
     if not staff.installer:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "reloading is for installers and admins")
-    result = await runtime.reload(f"API by {member.username}")
+    trigger = f"API by {member.username}"
+    # End this request's transaction (and touch no ORM object after): on SQLite it
+    # holds the lock that the reload's own transaction must take.
+    session.rollback()
+    result = await runtime.reload(trigger)
     body: dict[str, Any] = result.as_dict()
     if not result.ok:
         body["detail"] = "the new configuration is invalid; the running one stays"

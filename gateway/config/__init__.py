@@ -2,5 +2,6 @@
 
 Exception tree::
 
-    ConfigError                 the installation cannot be used; ``issues`` lists why
+    ConfigError                 the installation cannot be used; ``issues`` lists the
+                                errors, ``warnings`` what else looked wrong
 """

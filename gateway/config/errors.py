@@ -95,7 +95,7 @@ def field_name(loc: Loc, data: Any = None) -> str:
         data = _child(data, part)
         if isinstance(part, int) and not isinstance(part, bool) and not is_key:
             out += f"[{part}]"
-        elif isinstance(part, str) and _PLAIN_KEY.match(part) or (
+        elif (isinstance(part, str) and _PLAIN_KEY.match(part)) or (
             isinstance(part, int) and not isinstance(part, bool)
         ):
             out += f".{part}" if out else str(part)

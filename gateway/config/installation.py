@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from devices.schema import BridgeFile
+from gateway.config.errors import ConfigIssue
 from rules.schema import Rule
 from social.site import PlaceNode, SiteFile
 
@@ -44,6 +45,9 @@ class Installation:
     bridges: tuple[BridgeFile, ...]
     rules: tuple[Rule, ...]
     members: tuple[MemberSpec, ...] = field(default=())
+    #: What loaded but looks wrong (an unquoted ``on`` read as true...), in file order;
+    #: for ``palier validate``, the start-up log and the status API to show.
+    warnings: tuple[ConfigIssue, ...] = field(default=())
 
     def building_of(self, place_id: str) -> str | None:
         """The building a place lies in (itself if it is one), or None above buildings."""

@@ -102,6 +102,19 @@ def quote_hint(text: str | None) -> str:
     return f"quote it: '{text}'" if text is not None else "quote it"
 
 
+def quote_advice(entry: Entry, value: Any) -> str:
+    """Why a string became something else, for a plain scalar: ``on`` is true in YAML 1.1.
+
+    Empty for a value that was quoted, is text already, or is a collection.
+    """
+    if entry.text is None or entry.empty or isinstance(value, str | dict | list):
+        return ""
+    if isinstance(value, bool) and is_yaml11_bool(entry.text):
+        shown = "true" if value else "false"
+        return f" (YAML 1.1 reads an unquoted {entry.text} as {shown}); {quote_hint(entry.text)}"
+    return f"; {quote_hint(entry.text)}"
+
+
 def is_yaml11_bool(text: str | None) -> bool:
     """True for the words YAML 1.1 (and so PyYAML) reads as booleans, ``on`` and friends."""
     return text is not None and text.lower() in YAML11_BOOL_WORDS

@@ -1,8 +1,15 @@
-"""Golden tests: ``palier validate`` on each broken installation under ``cases/``.
+"""Golden tests: ``palier validate`` on each installation under ``cases/``.
 
 Each case directory holds a little installation and ``expected.txt``, the exact output.
 The command runs as an installer runs it, in a subprocess from the repository root with
 a relative ``--config``, so the file paths in the output are stable.
+
+The exit status follows from the output: 0 when it ends with the ``valid`` summary
+(warnings may come before it), 1 otherwise.
+
+``{KINDS}`` and ``{UNITS}`` in an expected file stand for the sorted catalogues of
+``devices.kinds.KINDS`` and ``devices.units.UNITS``, which grow with every kind or unit
+added there: a golden file pins the message down, not the catalogue.
 """
 
 from __future__ import annotations
@@ -14,9 +21,17 @@ from pathlib import Path
 
 import pytest
 
+from devices.kinds import KINDS
+from devices.schema import BRIDGE_FORMATS
+from devices.units import UNITS
+from firmware_bridge.families import FAMILIES, make_decoder
+from gateway.config.loader import load_installation
+
 REPO = Path(__file__).resolve().parents[2]
 CASES = Path(__file__).resolve().parent / "cases"
-BROKEN = sorted(p.name for p in CASES.iterdir() if p.is_dir() and not p.name.startswith("valid"))
+ALL = sorted(p.name for p in CASES.iterdir() if p.is_dir())
+BROKEN = [name for name in ALL if not name.startswith("valid")]
+GOLDEN = [name for name in ALL if (CASES / name / "expected.txt").exists()]
 
 
 def validate(config: str) -> subprocess.CompletedProcess[str]:
@@ -27,26 +42,37 @@ def validate(config: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def expected_output(case: str) -> str:
+    text = (CASES / case / "expected.txt").read_text(encoding="utf-8")
+    return text.replace("{KINDS}", ", ".join(sorted(KINDS))).replace(
+        "{UNITS}", ", ".join(sorted(UNITS)))
+
+
 def test_the_corpus_covers_the_required_mistakes() -> None:
     required = {
         "yaml_syntax_error", "tab_indentation", "duplicate_key", "unknown_device_key",
         "wrong_type_floors", "bad_duration", "unknown_place", "unknown_point",
         "duplicate_device_id", "duplicate_rule_id", "unknown_kind", "missing_field",
         "is_and_above", "template_syntax_error", "missing_site", "unquoted_on",
+        "unknown_format", "ttn_layout_errors", "binary_without_layout", "intercom_events",
+        "bad_topic_pattern", "from_unit_not_convertible", "map_value_type", "range_on_bool",
+        "unquoted_on_in_map", "ttn_without_layouts", "rule_test_types", "bridge_decoder_errors",
     }
-    assert required <= set(BROKEN)
+    assert required <= set(GOLDEN)
+    assert set(BROKEN) <= set(GOLDEN), "every broken case needs an expected.txt"
 
 
-@pytest.mark.parametrize("case", BROKEN)
-def test_broken_installation_output_is_exact(case: str) -> None:
-    expected = (CASES / case / "expected.txt").read_text(encoding="utf-8")
+@pytest.mark.parametrize("case", GOLDEN)
+def test_validate_output_is_exact(case: str) -> None:
+    expected = expected_output(case)
     assert expected.strip(), f"{case}/expected.txt is empty"
 
     result = validate(f"tests/config/cases/{case}")
 
     assert "Traceback" not in result.stderr
     assert result.stdout == expected
-    assert result.returncode == 1
+    is_valid = expected.splitlines()[-1].startswith(f"tests/config/cases/{case}: valid — ")
+    assert result.returncode == (0 if is_valid else 1)
 
 
 def test_valid_installation_prints_a_summary_and_exits_0() -> None:
@@ -64,3 +90,24 @@ def test_a_missing_directory_is_one_issue_not_a_traceback() -> None:
     assert "Traceback" not in result.stderr
     assert result.stdout == "tests/config/cases/no_such_case:1:1: -: no such directory\n"
     assert result.returncode == 1
+
+
+def test_all_families_has_a_bridge_of_every_format_and_no_warning() -> None:
+    installation = load_installation(CASES / "valid_all_families")
+
+    assert {b.bridge.format for b in installation.bridges} == set(BRIDGE_FORMATS)
+    assert all(b.devices for b in installation.bridges)
+    assert installation.warnings == ()
+
+
+@pytest.mark.parametrize("fmt", sorted(BRIDGE_FORMATS))
+def test_all_families_builds_the_decoder_of_every_registered_family(fmt: str) -> None:
+    """The case is also the decoders' fixture: what validates must start."""
+    if fmt not in FAMILIES:
+        pytest.skip(f"no decoder registered for {fmt} yet")
+    installation = load_installation(CASES / "valid_all_families")
+    (bridge,) = [b.bridge for b in installation.bridges if b.bridge.format == fmt]
+
+    decoder = make_decoder(bridge)
+
+    assert callable(decoder.decode)

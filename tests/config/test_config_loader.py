@@ -190,7 +190,7 @@ def test_a_device_with_a_bad_field_still_counts_for_the_rules(tmp_path: Path) ->
 
     assert issues_of(root) == [
         "bridges/z.yaml:4:65: devices[1].colour: unknown field; expected one of: id, source, "
-        "kind, place, name, offline_after, points",
+        "kind, place, name, offline_after, points, layouts",
         "rules/r.yaml:3:35: rules[0].when.point: unknown point 'running' for device 'pump-b' "
         "(generic); known points: none",
     ]
@@ -221,3 +221,142 @@ def test_run_validate_turns_an_unexpected_os_error_into_an_issue(
 
     assert run_validate(tmp_path, out) == 1
     assert out.getvalue() == f"{tmp_path}/rules:1:1: -: No such file or directory\n"
+
+
+# --- warnings ---------------------------------------------------------------------------
+
+PUMP_BRIDGE = """\
+bridge: {id: acme, format: json, topic: "acme/{source}/data"}
+devices:
+  - id: pump-b
+    source: pump_b
+    kind: pump
+    place: lilas/b/basement
+    points:
+      running: {path: relay, map: {"1": on, "0": false}}
+"""
+
+
+def test_a_warning_prints_with_its_label() -> None:
+    issue = ConfigIssue("b.yaml", 3, 9, "devices[0].x", "looks odd", "warning")
+
+    assert str(issue) == "b.yaml:3:9: warning: devices[0].x: looks odd"
+    assert issue.is_warning
+
+
+def test_warnings_ride_on_the_installation(tmp_path: Path) -> None:
+    root = write(tmp_path, {"site.yaml": SITE, "bridges/acme.yaml": PUMP_BRIDGE})
+
+    installation = load_installation(root)
+
+    assert [str(w).removeprefix(f"{root}/") for w in installation.warnings] == [
+        "bridges/acme.yaml:8:41: warning: devices[0].points.running.map.1: unquoted 'on' is "
+        "read as true in YAML 1.1; quote it ('on') if you mean the text, write true if you "
+        "mean the boolean",
+    ]
+
+
+def test_config_error_keeps_warnings_apart_from_errors(tmp_path: Path) -> None:
+    broken = PUMP_BRIDGE.replace("place: lilas/b/basement", "place: lilas/z")
+    root = write(tmp_path, {"site.yaml": SITE, "bridges/acme.yaml": broken})
+
+    with pytest.raises(ConfigError) as caught:
+        load_installation(root)
+
+    assert [i.field for i in caught.value.issues] == ["devices[0].place"]
+    assert [w.field for w in caught.value.warnings] == ["devices[0].points.running.map.1"]
+    assert str(caught.value).splitlines()[1].split(": ")[1] == "warning"
+
+
+def test_run_validate_prints_warnings_then_the_summary_and_returns_0(tmp_path: Path) -> None:
+    root = write(tmp_path, {"site.yaml": SITE, "bridges/acme.yaml": PUMP_BRIDGE})
+    out = io.StringIO()
+
+    assert run_validate(root, out) == 0
+    lines = out.getvalue().splitlines()
+    assert ": warning: devices[0].points.running.map.1: " in lines[0]
+    assert lines[1] == f"{root}: valid — 1 building, 1 device, 0 rules; 1 warning"
+
+
+def test_only_words_read_as_booleans_where_text_also_fits_are_warned(tmp_path: Path) -> None:
+    site = SITE.replace("basement: true", "basement: yes")  # only a boolean fits: no warning
+    bridge = PUMP_BRIDGE.replace('{"1": on, "0": false}', '{"1": y, "0": n}')  # text for PyYAML
+    root = write(tmp_path, {"site.yaml": site, "bridges/acme.yaml": bridge})
+
+    with pytest.raises(ConfigError) as caught:  # y and n are text: they do not fit a bool point
+        load_installation(root)
+
+    assert caught.value.warnings == []
+    assert [i.message.split(";")[0] for i in caught.value.issues] == [
+        "'y' does not fit bool point running", "'n' does not fit bool point running",
+    ]
+
+
+def test_an_error_at_the_same_spot_replaces_the_warning(tmp_path: Path) -> None:
+    rules = "rules:\n  - id: r\n    when: {kind: lift_monitor, point: state, is: off}\n"
+    bridge = "bridge: {id: z2m, format: zigbee2mqtt}\ndevices:\n" \
+             "  - {id: lift-b, source: lift_b, kind: lift_monitor, place: lilas/b}\n"
+    root = write(tmp_path, {"site.yaml": SITE, "bridges/z.yaml": bridge, "rules/r.yaml": rules})
+
+    with pytest.raises(ConfigError) as caught:
+        load_installation(root)
+
+    assert caught.value.warnings == []
+    assert [str(i).removeprefix(f"{root}/") for i in caught.value.issues] == [
+        "rules/r.yaml:3:50: rules[0].when.is: false never matches: point 'state' holds text, "
+        "not true or false (YAML 1.1 reads an unquoted off as false); quote it: 'off'",
+    ]
+
+
+# --- tagged unions ----------------------------------------------------------------------
+
+
+def test_field_name_reads_a_mapping_key_that_is_a_number_as_a_key() -> None:
+    data = {"devices": [{"layouts": {1: {"fields": [{"type": "u64"}]}}}]}
+    loc = ("devices", 0, "layouts", 1, "fields", 0, "type")
+
+    assert field_name(loc, data) == "devices[0].layouts.1.fields[0].type"
+    assert field_name(loc) == "devices[0].layouts[1].fields[0].type"  # without data: an index
+
+
+@pytest.mark.parametrize(("bridge", "expected"), [
+    ("{id: z, format: }",
+     "1:17: bridge.format: expected a format (one of binary, esphome, intercom, json, "
+     "shelly_gen2, tasmota, ttn_v3, zigbee2mqtt), got an empty value"),
+    ("{id: z, format: [json]}",
+     "1:25: bridge.format: unknown format a list; known formats: binary, esphome, intercom, "
+     "json, shelly_gen2, tasmota, ttn_v3, zigbee2mqtt"),
+    ("{id: z, base_topic: z2m}",
+     "1:9: bridge.format: field required (one of binary, esphome, intercom, json, "
+     "shelly_gen2, tasmota, ttn_v3, zigbee2mqtt)"),
+])
+def test_a_bad_format_is_reported_at_the_format(
+    tmp_path: Path, bridge: str, expected: str
+) -> None:
+    root = write(tmp_path, {"site.yaml": SITE, "bridges/b.yaml": f"bridge: {bridge}\n"})
+
+    assert issues_of(root)[-1] == f"bridges/b.yaml:{expected}"
+
+
+def test_an_unknown_format_still_reports_what_every_format_would_refuse(tmp_path: Path) -> None:
+    root = write(tmp_path, {"site.yaml": SITE,
+                            "bridges/b.yaml": "bridge: {id: Z, format: zigbe, base_topic: 3}\n"})
+
+    assert issues_of(root) == [
+        "bridges/b.yaml:1:14: bridge.id: 'Z' is not a valid id; use lower-case letters, "
+        "digits, '.', '_' and '-', starting with a letter or a digit",
+        "bridges/b.yaml:1:25: bridge.format: unknown format 'zigbe'; known formats: binary, "
+        "esphome, intercom, json, shelly_gen2, tasmota, ttn_v3, zigbee2mqtt; "
+        "did you mean 'zigbee2mqtt'?",
+    ]
+
+
+def test_a_field_of_the_chosen_member_is_named_without_the_tag(tmp_path: Path) -> None:
+    bridge = "bridge: {id: z, format: zigbee2mqtt, base_topic: 3, colour: x}\n"
+    root = write(tmp_path, {"site.yaml": SITE, "bridges/b.yaml": bridge})
+
+    assert issues_of(root) == [
+        "bridges/b.yaml:1:50: bridge.base_topic: expected a string, got 3; quote it: '3'",
+        "bridges/b.yaml:1:53: bridge.colour: unknown field; expected one of: id, format, "
+        "base_topic",
+    ]

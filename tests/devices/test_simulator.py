@@ -86,7 +86,8 @@ def custom_installation(base_topic: str | None) -> Installation:
         }]}],
     })
     z2m = BridgeFile.model_validate({
-        "bridge": {"id": "z2m", "format": "zigbee2mqtt", "base_topic": base_topic},
+        "bridge": {"id": "z2m", "format": "zigbee2mqtt",
+                   **({"base_topic": base_topic} if base_topic is not None else {})},
         "devices": [{
             "id": "env-b", "source": "env_hall_b", "kind": "temperature_sensor",
             "place": "lilas/b/0",

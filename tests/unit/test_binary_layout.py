@@ -1,4 +1,4 @@
-"""Compiled binary layouts: every type both ways, bit fields, scale, short frames, NaN, a property."""
+"""Binary layouts: every type both ways, bit fields, scale, short frames, NaN, properties."""
 
 from __future__ import annotations
 
@@ -123,8 +123,15 @@ def test_bit_fields_count_from_the_least_significant_bit() -> None:
 
 
 def test_bit_fields_of_a_signed_type_read_the_unsigned_value() -> None:
-    layout = compile_([{"name": "high", "byte": 0, "type": "i16", "bits": [8, 8]}])
-    assert layout.decode(b"\xff\x00") == {"high": 255}
+    layout = compile_(
+        [
+            {"name": "signed", "byte": 0, "type": "i16"},
+            {"name": "high", "byte": 0, "type": "i16", "bits": [8, 8]},
+            {"name": "whole", "byte": 0, "type": "i16", "bits": [0, 16]},
+            {"name": "sign", "byte": 0, "type": "i16", "bits": [15, 1]},
+        ]
+    )
+    assert layout.decode(b"\xff\x00") == {"signed": -256, "high": 255, "whole": 0xFF00, "sign": 1}
 
 
 def test_bit_fields_apply_after_byte_order() -> None:

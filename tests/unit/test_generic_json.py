@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from devices.schema import JsonBridge
+from devices.schema import BRIDGE_FORMATS, JsonBridge
 from firmware_bridge.base import MAX_PAYLOAD_BYTES, DecodeError
 from firmware_bridge.families import FAMILIES, make_decoder, topic_filters
 from firmware_bridge.generic_json import GenericJsonDecoder, TopicPattern
@@ -384,7 +384,7 @@ def test_other_topics_are_none_whatever_the_payload(topic: str) -> None:
 
 
 def test_families_are_registered_explicitly() -> None:
-    assert set(FAMILIES) == {"zigbee2mqtt", "json"}
+    assert set(FAMILIES) == set(BRIDGE_FORMATS), "every bridge format the schema accepts decodes"
 
 
 def test_make_decoder_builds_generic_json_from_the_spec() -> None:

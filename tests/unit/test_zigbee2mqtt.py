@@ -408,7 +408,8 @@ def test_an_unsubscribable_base_topic_is_refused(base: str) -> None:
 def test_make_decoder_builds_zigbee2mqtt_from_the_spec(
     base_topic: str | None, expected_filters: tuple[str, ...]
 ) -> None:
-    spec = Zigbee2MqttBridge(id="z2m-lilas", format="zigbee2mqtt", base_topic=base_topic)
+    fields = {"base_topic": base_topic} if base_topic is not None else {}
+    spec = Zigbee2MqttBridge(id="z2m-lilas", format="zigbee2mqtt", **fields)
     decoder = make_decoder(spec)
     assert isinstance(decoder, Zigbee2MqttDecoder)
     assert topic_filters(decoder) == expected_filters
