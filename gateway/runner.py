@@ -76,10 +76,12 @@ def run_from_args(args: argparse.Namespace) -> int:
     try:
         installation = load_installation(settings.config_dir)
     except ConfigError as exc:
-        for issue in exc.issues:
+        for issue in (*exc.issues, *exc.warnings):
             print(issue, file=sys.stderr)
         print(f"palier: {settings.config_dir} is not valid; nothing started", file=sys.stderr)
         return 1
+    for warning in installation.warnings:
+        log.warning("%s", warning)
     banner = _banner(installation, settings) if demo else None
     gateway = Gateway(settings, installation,
                       on_ready=(lambda _running: print(banner, flush=True)) if banner else None)
