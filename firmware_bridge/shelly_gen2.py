@@ -121,7 +121,10 @@ class ShellyGen2Decoder:
         return self._bytes
 
     def known_status(self, source: str) -> Mapping[str, Any] | None:
-        """The status kept for ``source``, by component; ``None`` if none is kept."""
+        """The status kept for ``source``, by component; ``None`` if none is kept.
+
+        The decoder's own dict, for inspection: modifying it would break the size account.
+        """
         entry = self._known.get(source)
         return None if entry is None else entry[0]
 
@@ -144,13 +147,13 @@ class ShellyGen2Decoder:
             return None
         if not source:
             return _NO_SOURCE
+        if component == "":
+            return _NO_COMPONENT
         payload = message.payload
         try:
             if not payload:
                 return _empty(message)
             if component is not None:
-                if not component:
-                    return _NO_COMPONENT
                 return self._replace(source, component, load_object(payload))
             if rest == _EVENTS_RPC:
                 return self._rpc(source, load_object(payload))

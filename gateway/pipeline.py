@@ -113,16 +113,33 @@ class Pipeline:
         return actions
 
     def process_one(self, message: RawMessage) -> list[Action]:
+        """Route to the bridge whose device the message is about.
+
+        Broad filters (``+/status``) can match several bridges: a record for a
+        configured device wins over a decode error, which wins over a record for a
+        source nobody claims (then listed as unclaimed traffic).
+        """
         self.stats.received += 1
+        error: DecodeError | None = None
+        unclaimed: tuple[str, Decoded] | None = None
         for bridge_id, decoder in self._routes:
             try:
                 decoded = decoder.decode(message)
             except DecodeError as exc:
-                self._reject(message, exc.reason)
-                return []
-            if decoded is not None:
+                error = error or exc
+                continue
+            if decoded is None:
+                continue
+            source = getattr(decoded, "source", None)
+            if source is None or self.registry.lookup(bridge_id, source) is not None:
                 return self._handle(bridge_id, decoded, message)
-        self.stats.unrouted += 1
+            unclaimed = unclaimed or (bridge_id, decoded)
+        if error is not None:
+            self._reject(message, error.reason)
+        elif unclaimed is not None:
+            return self._handle(*unclaimed, message)
+        else:
+            self.stats.unrouted += 1
         return []
 
     def _note(self, change: AvailabilityChange | None) -> None:

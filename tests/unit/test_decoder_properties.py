@@ -218,7 +218,7 @@ NUMBERISH = st.from_regex(r"[-+]?[0-9.]{1,6}([eE][-+]?[0-9]{1,4})?[a-z .:]{0,3}"
 
 
 def dump(value: object) -> bytes:
-    # json, not orjson: it writes integers past 64 bits and NaN, both of which a device may
+    # json, not orjson: it writes integers past 64 bits, which a device may send
     return json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
@@ -248,6 +248,7 @@ PAYLOADS = st.one_of(
     JSON_VALUES.map(dump),
     st.sampled_from(FIXTURE_PAYLOADS),
     mutated_fixture(),
+    # unbalanced nesting, then valid JSON around the depth limit
     st.builds(nested, st.integers(1, 40), st.sampled_from([b'{"a":', b"["]),
               st.just(b"")).map(lambda b: b + b"}" * 60),
     st.builds(nested, st.integers(1, 12), st.just(b"["), st.just(b"]")),

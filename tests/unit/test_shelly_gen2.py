@@ -564,8 +564,11 @@ def test_the_bounds_hold_whatever_the_traffic(messages: list[RawMessage]) -> Non
         (f"{PRO4PM}/status/", Ignored("no component in the topic")),
     ],
 )
-def test_a_topic_without_a_device_or_component_is_ignored(topic: str, record: Ignored) -> None:
-    assert ShellyGen2Decoder().decode(msg(topic, "true")) == record
+@pytest.mark.parametrize("payload", ["true", ""], ids=["payload", "empty"])
+def test_a_topic_without_a_device_or_component_is_ignored(
+    topic: str, record: Ignored, payload: str
+) -> None:
+    assert ShellyGen2Decoder().decode(msg(topic, payload)) == record
 
 
 @pytest.mark.parametrize(
