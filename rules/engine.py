@@ -1,48 +1,81 @@
-"""The stateful rules engine: a pure function of readings and an injected clock.
+"""The stateful rules engine: a pure function of readings, events, availability and a clock.
 
-For each (rule, device) the engine keeps a small state machine::
+For each (rule, subject) — a device, or a place grouping devices for a count —
+the engine keeps a small state machine::
 
-    idle ──condition true──▶ pending ──held ``for``──▶ active ──clear held ``for``──▶ idle
-      ▲                        │                        (RaiseAlarm)       (ClearAlarm)
-      └──condition false───────┘
+    idle ──condition true──▶ pending ──held ``for`` (in schedule, cooled down)──▶ active
+      ▲                        │                                    (RaiseAlarm)    │
+      └──condition false───────┘        idle ◀── clear held ``for`` / ``after`` ────┘
+                                                          (ClearAlarm; cooldown starts)
 
-A duplicate reading never moves a machine twice, so at-least-once delivery is safe.
+Its state is plain data: every change is reported by ``take_state_changes`` so the
+gateway stores it with the alarms, and ``load_states`` resumes pending timers and
+episodes after a restart. A duplicate input never moves a machine twice.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from devices.records import Device, Reading
+from devices.records import Device, Event, Reading
 from devices.registry import DeviceRegistry
-from rules.actions import Action, ClearAlarm, PostDraft, RaiseAlarm
-from rules.schema import Rule, ValueTest
+from rules import conditions
+from rules.actions import (
+    Action,
+    ClearAlarm,
+    CommandDraft,
+    EscalationStep,
+    Evidence,
+    NoticeDraft,
+    PostDraft,
+    RaiseAlarm,
+    StateChange,
+    WebhookDraft,
+)
+from rules.conditions import DeviceConditionModel
+from rules.schedule import in_schedule
+from rules.schema import (
+    CountCondition,
+    EventCondition,
+    HelpRequestAction,
+    OfflineCondition,
+    PointCondition,
+    Rule,
+    ValueTest,
+)
 from rules.templates import TemplateRenderer
 from social.site import PlaceNode
 
+log = logging.getLogger(__name__)
+
 PlaceLookup = Mapping[str, PlaceNode]
 
-
-@dataclass(slots=True)
-class _State:
-    active: bool = False
-    pending_since: float | None = None
-    pending_value: object = None
-    clear_since: float | None = None
+#: An event alarm with no ``clear`` ends by itself after this long.
+DEFAULT_EVENT_CLEAR = 600.0
+_LEVELS = ("unit", "floor", "entrance", "building", "neighbourhood", "city")
 
 
 @dataclass(frozen=True, slots=True)
 class _Binding:
-    """A rule applied to one device; tests are pre-resolved so a reading costs a dict lookup."""
-
     rule: Rule
-    device: Device
-    raise_point: str
-    clear_point: str
-    clear_test: ValueTest | None  # None: the raise condition turning false clears
+    subject: str
+    place_id: str
+    devices: tuple[Device, ...]
+    condition: DeviceConditionModel
+    count: CountCondition | None
+    clear_point: str | None
+    clear_test: ValueTest | None
     clear_for: float
+    clear_after: float | None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.rule.id, self.subject)
 
 
 def _ancestors(place_id: str, places: PlaceLookup) -> list[PlaceNode]:
@@ -54,17 +87,28 @@ def _ancestors(place_id: str, places: PlaceLookup) -> list[PlaceNode]:
     return chain
 
 
+def _selects(condition: Any, device: Device, places: PlaceLookup) -> bool:
+    if condition.kind is not None and condition.kind != device.kind:
+        return False
+    if condition.device is not None and condition.device != device.id:
+        return False
+    if condition.place is not None and condition.place not in {
+            p.id for p in _ancestors(device.place_id, places)}:
+        return False
+    if isinstance(condition, PointCondition):
+        return device.point(condition.point) is not None
+    return True
+
+
 def applies(rule: Rule, device: Device, places: PlaceLookup) -> bool:
-    """Whether ``rule``'s selectors (kind, device, place) pick ``device``."""
-    when = rule.when
-    if when.kind is not None and when.kind != device.kind:
-        return False
-    if when.device is not None and when.device != device.id:
-        return False
-    if when.place is not None and when.place not in {p.id for p in _ancestors(device.place_id,
-                                                                              places)}:
-        return False
-    return any(p.name == when.point for p in device.points)
+    """Whether ``rule``'s selectors pick ``device`` (for a count: its inner condition's)."""
+    condition = rule.when.of if isinstance(rule.when, CountCondition) else rule.when
+    return _selects(condition, device, places)
+
+
+def _new_state() -> dict[str, Any]:
+    return {"active": False, "pending_since": None, "clear_since": None, "raised_at": None,
+            "cooled_until": None, "evidence": [], "devices": {}}
 
 
 class RuleEngine:
@@ -74,55 +118,112 @@ class RuleEngine:
         registry: DeviceRegistry,
         places: PlaceLookup,
         renderer: TemplateRenderer | None = None,
+        *,
+        timezone: str = "Europe/Paris",
     ) -> None:
         self._places = places
         self._renderer = renderer or TemplateRenderer()
         self._registry = registry
-        self._by_point: dict[tuple[str, str], list[_Binding]] = defaultdict(list)
+        self._zone = ZoneInfo(timezone)
         self._bindings: dict[tuple[str, str], _Binding] = {}
-        self._states: dict[tuple[str, str], _State] = {}
+        self._states: dict[tuple[str, str], dict[str, Any]] = {}
+        self._by_point: dict[tuple[str, str], list[_Binding]] = defaultdict(list)
+        self._by_event: dict[str, list[_Binding]] = defaultdict(list)
+        self._by_availability: dict[str, list[_Binding]] = defaultdict(list)
+        self._timed: list[_Binding] = []
+        self._silence: set[tuple[str, str]] = set()  # conditions that time alone can make true
+        self._dirty: set[tuple[str, str]] = set()
         for rule in rules:
-            clear = rule.clear
-            for device in registry:
-                if not applies(rule, device, places):
-                    continue
-                clear_point = (clear.when.point or rule.when.point) if clear else rule.when.point
-                binding = _Binding(
-                    rule=rule,
-                    device=device,
-                    raise_point=rule.when.point,
-                    clear_point=clear_point,
-                    clear_test=clear.when if clear else None,
-                    clear_for=clear.for_ if clear else 0.0,
-                )
-                key = (rule.id, device.id)
-                self._bindings[key] = binding
-                self._states[key] = _State()
-                self._by_point[(device.id, binding.raise_point)].append(binding)
-                if clear_point != binding.raise_point:
-                    self._by_point[(device.id, clear_point)].append(binding)
+            for binding in self._bind(rule, registry):
+                self._add(binding)
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def _bind(self, rule: Rule, registry: DeviceRegistry) -> list[_Binding]:
+        when = rule.when
+        inner = when.of if isinstance(when, CountCondition) else when
+        devices = [d for d in registry if _selects(inner, d, self._places)]
+        clear = rule.clear
+        clear_test = clear.when if clear is not None else None
+        clear_point = None
+        if clear_test is not None:
+            clear_point = clear_test.point or (inner.point if isinstance(inner, PointCondition)
+                                               else None)
+        clear_after = clear.after if clear is not None else None
+        if isinstance(inner, EventCondition) and clear is None:
+            clear_after = DEFAULT_EVENT_CLEAR
+        common = {"rule": rule, "condition": inner, "clear_point": clear_point,
+                  "clear_test": clear_test, "clear_for": clear.for_ if clear else 0.0,
+                  "clear_after": clear_after}
+        if not isinstance(when, CountCondition):
+            return [_Binding(subject=d.id, place_id=d.place_id, devices=(d,), count=None,
+                             **common) for d in devices]
+        groups: dict[str, list[Device]] = defaultdict(list)
+        for device in devices:
+            group = self._kind_above(device.place_id, when.per) or device.place_id
+            groups[group].append(device)
+        return [_Binding(subject=f"place:{group}", place_id=group, devices=tuple(members),
+                         count=when, **common) for group, members in sorted(groups.items())]
+
+    def _add(self, binding: _Binding) -> None:
+        self._bindings[binding.key] = binding
+        self._states[binding.key] = _new_state()
+        points = set(conditions.watched_points(binding.condition))
+        if binding.clear_point:
+            points.add(binding.clear_point)
+        for device in binding.devices:
+            for point in points:
+                self._by_point[(device.id, point)].append(binding)
+            self._by_event[device.id].append(binding)
+            self._by_availability[device.id].append(binding)
+        self._timed.append(binding)
+        if isinstance(binding.condition, OfflineCondition) or (
+                isinstance(binding.condition, PointCondition)
+                and binding.condition.missing is not None):
+            self._silence.add(binding.key)
 
     @property
     def binding_count(self) -> int:
         return len(self._bindings)
 
+    # -- persistence ----------------------------------------------------------------------
+
     def restore(self, open_keys: Iterable[tuple[str, str]]) -> None:
-        """Mark (rule, device) pairs whose alarm is open in the database as active."""
+        """Mark (rule, subject) pairs whose alarm is open in the database as active."""
         for key in open_keys:
             state = self._states.get(key)
-            if state is not None:
-                state.active = True
+            if state is not None and not state["active"]:
+                state["active"] = True
+
+    def load_states(self, states: Mapping[tuple[str, str], Mapping[str, Any]]) -> None:
+        """Resume pending timers, episodes and history saved by ``take_state_changes``."""
+        for key, saved in states.items():
+            if key in self._states:
+                state = _new_state()
+                state.update({k: v for k, v in saved.items() if k in state})
+                self._states[key] = state
+
+    def take_state_changes(self) -> list[StateChange]:
+        changes = []
+        for key in sorted(self._dirty):
+            state = self._states.get(key)
+            idle = state is None or state == _new_state()
+            changes.append(StateChange(key[0], key[1], None if idle else _plain(state)))
+        self._dirty.clear()
+        return changes
 
     def adopt_states(self, previous: RuleEngine) -> None:
-        """Keep pending timers and active alarms of rules unchanged by a reload."""
+        """After a reload, keep the states of rules whose definition did not change."""
         for key, binding in self._bindings.items():
             old = previous._bindings.get(key)
             if old is not None and old.rule == binding.rule:
                 self._states[key] = previous._states[key]
 
-    def is_active(self, rule_id: str, device_id: str) -> bool:
-        state = self._states.get((rule_id, device_id))
-        return bool(state and state.active)
+    def is_active(self, rule_id: str, subject: str) -> bool:
+        state = self._states.get((rule_id, subject))
+        return bool(state and state["active"])
+
+    # -- inputs ---------------------------------------------------------------------------
 
     def on_reading(self, reading: Reading) -> list[Action]:
         bindings = self._by_point.get((reading.device_id, reading.point))
@@ -130,103 +231,288 @@ class RuleEngine:
             return []
         actions: list[Action] = []
         for binding in bindings:
-            key = (binding.rule.id, reading.device_id)
-            state = self._states[key]
-            if not state.active:
-                if reading.point != binding.raise_point:
+            state = self._states[binding.key]
+            self._dirty.add(binding.key)
+            device = self._registry.get(reading.device_id)
+            if device is None:
+                continue
+            if state["active"] and binding.clear_test is not None:
+                if reading.point == binding.clear_point:
+                    actions += self._clear_by_test(binding, state, reading)
+                if reading.point not in conditions.watched_points(binding.condition):
                     continue
-                if binding.rule.when.test(reading.value):
-                    if state.pending_since is None:
-                        state.pending_since = reading.at
-                    state.pending_value = reading.value
-                    if reading.at - state.pending_since >= binding.rule.for_:
-                        actions.append(self._raise(binding, state))
-                else:
-                    state.pending_since = None
-            else:
-                if reading.point != binding.clear_point:
-                    continue
-                if self._clears(binding, reading.value):
-                    if state.clear_since is None:
-                        state.clear_since = reading.at
-                    if reading.at - state.clear_since >= binding.clear_for:
-                        actions.append(self._clear(binding, state))
-                else:
-                    state.clear_since = None
+            sub = state["devices"].setdefault(device.id, {})
+            truth = conditions.on_reading(binding.condition, device, sub, reading)
+            if truth is not None:
+                actions += self._evaluate(binding, state, truth.at, truth.evidence)
+        return actions
+
+    def on_event(self, event: Event) -> list[Action]:
+        actions: list[Action] = []
+        device = self._registry.get(event.device_id)
+        if device is None:
+            return actions
+        for binding in self._by_event.get(event.device_id, ()):
+            state = self._states[binding.key]
+            sub = state["devices"].setdefault(device.id, {})
+            truth = conditions.on_event(binding.condition, device, sub, event)
+            if truth is None:
+                continue
+            self._dirty.add(binding.key)
+            actions += self._evaluate(binding, state, truth.at, truth.evidence)
+        return actions
+
+    def on_availability(self, device_id: str, online: bool, at: float) -> list[Action]:
+        actions: list[Action] = []
+        device = self._registry.get(device_id)
+        if device is None:
+            return actions
+        for binding in self._by_availability.get(device_id, ()):
+            state = self._states[binding.key]
+            sub = state["devices"].setdefault(device.id, {})
+            truth = conditions.on_availability(binding.condition, device, sub, online, at)
+            if truth is None:
+                continue
+            self._dirty.add(binding.key)
+            actions += self._evaluate(binding, state, at, truth.evidence)
         return actions
 
     def tick(self, now: float) -> list[Action]:
-        """Fire every ``for:`` whose duration has elapsed by ``now``."""
+        """Fire what time alone decides: ``for``, silence, clear delays, cooldown ends."""
         actions: list[Action] = []
-        for key, state in self._states.items():
-            binding = self._bindings[key]
-            if (not state.active and state.pending_since is not None
-                    and now - state.pending_since >= binding.rule.for_):
-                actions.append(self._raise(binding, state))
-            elif (state.active and state.clear_since is not None
-                    and now - state.clear_since >= binding.clear_for):
-                actions.append(self._clear(binding, state))
+        for binding in self._timed:
+            key = binding.key
+            state = self._states[key]
+            for device in binding.devices if key in self._silence else ():
+                sub = state["devices"].setdefault(device.id, {})
+                truth = conditions.on_tick(binding.condition, device, sub, now)
+                if truth is not None:
+                    self._dirty.add(key)
+                    actions += self._evaluate(binding, state, truth.at, truth.evidence)
+            if binding.count is not None and isinstance(binding.condition, EventCondition):
+                actions += self._evaluate(binding, state, now, None)  # events age out
+            if not state["active"] and state["pending_since"] is not None:
+                if self._may_raise(binding, state, now):
+                    self._dirty.add(key)
+                    actions.append(self._raise(binding, state, now))
+            elif state["active"]:
+                clear_since = state["clear_since"]
+                if clear_since is not None and now - clear_since >= binding.clear_for:
+                    self._dirty.add(key)
+                    actions.append(self._clear(binding, state, clear_since))
+                elif (binding.clear_after is not None and state["raised_at"] is not None
+                        and now - state["raised_at"] >= binding.clear_after):
+                    self._dirty.add(key)
+                    actions.append(self._clear(binding, state,
+                                               state["raised_at"] + binding.clear_after))
         return actions
 
-    @staticmethod
-    def _clears(binding: _Binding, value: object) -> bool:
-        if binding.clear_test is not None:
-            return binding.clear_test.test(value)
-        return not binding.rule.when.test(value)
+    # -- the state machine ----------------------------------------------------------------
 
-    def _raise(self, binding: _Binding, state: _State) -> RaiseAlarm:
-        at = state.pending_since if state.pending_since is not None else 0.0
-        state.active, state.pending_since, state.clear_since = True, None, None
-        rule, device = binding.rule, binding.device
-        context = self._context(rule, device, state.pending_value)
-        post = None
-        title = self._renderer.render(rule.name or rule.id, context)
-        if rule.raise_.post is not None:
-            spec = rule.raise_.post
-            title = self._renderer.render(spec.title, context)
-            post = PostDraft(
-                place_id=self._scope_place(device.place_id, spec.scope),
-                kind=spec.kind,
-                title=title,
-                body=self._renderer.render(spec.body, context),
-            )
-        return RaiseAlarm(
-            rule_id=rule.id,
-            device_id=device.id,
-            place_id=device.place_id,
-            building_id=self._kind_above(device.place_id, "building"),
-            severity=rule.severity,
-            title=title,
-            at=at,
-            notify_managers=rule.raise_.notify == "managers",
-            post=post,
-        )
+    def _truth(self, binding: _Binding, state: dict[str, Any], at: float) -> bool:
+        if binding.count is None:
+            return bool(state["devices"].get(binding.devices[0].id, {}).get("cond"))
+        within = binding.count.within
+        true = 0
+        for device in binding.devices:
+            sub = state["devices"].get(device.id, {})
+            if isinstance(binding.condition, EventCondition):
+                event_at = sub.get("event_at")
+                true += event_at is not None and at - event_at <= within
+            else:
+                true += bool(sub.get("cond"))
+        return true >= binding.count.at_least
 
-    @staticmethod
-    def _clear(binding: _Binding, state: _State) -> ClearAlarm:
-        at = state.clear_since if state.clear_since is not None else 0.0
-        state.active, state.clear_since, state.pending_since = False, None, None
-        return ClearAlarm(rule_id=binding.rule.id, device_id=binding.device.id, at=at)
+    def _evaluate(self, binding: _Binding, state: dict[str, Any], at: float,
+                  evidence: Evidence | None) -> list[Action]:
+        instant = isinstance(binding.condition, EventCondition) and binding.count is None
+        true = evidence is not None if instant else self._truth(binding, state, at)
+        if evidence is not None:
+            kept = [e for e in state["evidence"] if e["device_id"] != evidence.device_id]
+            state["evidence"] = [*kept, _evidence_dict(evidence)][-20:]
+        if not state["active"]:
+            if not true:
+                state["pending_since"] = None
+                return []
+            if state["pending_since"] is None:
+                state["pending_since"] = at
+            if self._may_raise(binding, state, at):
+                return [self._raise(binding, state, at)]
+            if instant:  # an event outside the schedule or in cooldown is let go
+                state["pending_since"] = None
+            return []
+        if binding.clear_test is not None or binding.clear_after is not None:
+            return []  # cleared by its own test or delay
+        if true:
+            state["clear_since"] = None
+            return []
+        if state["clear_since"] is None:
+            state["clear_since"] = at
+        if at - state["clear_since"] >= binding.clear_for:
+            return [self._clear(binding, state, state["clear_since"])]
+        return []
+
+    def _clear_by_test(self, binding: _Binding, state: dict[str, Any],
+                       reading: Reading) -> list[Action]:
+        assert binding.clear_test is not None
+        if not binding.clear_test.test(reading.value):
+            state["clear_since"] = None
+            return []
+        if state["clear_since"] is None:
+            state["clear_since"] = reading.at
+        if reading.at - state["clear_since"] >= binding.clear_for:
+            return [self._clear(binding, state, state["clear_since"])]
+        return []
+
+    def _may_raise(self, binding: _Binding, state: dict[str, Any], now: float) -> bool:
+        since = state["pending_since"]
+        cooled = state["cooled_until"]
+        return (since is not None and now - since >= binding.rule.for_
+                and (cooled is None or now >= cooled)
+                and in_schedule(binding.rule.during, now, self._zone))
+
+    def _clear(self, binding: _Binding, state: dict[str, Any], at: float) -> ClearAlarm:
+        state.update(active=False, clear_since=None, pending_since=None, raised_at=None,
+                     evidence=[], cooled_until=at + binding.rule.cooldown
+                     if binding.rule.cooldown else None)
+        for sub in state["devices"].values():
+            sub.pop("event_at", None)
+        return ClearAlarm(rule_id=binding.rule.id, device_id=binding.subject, at=at)
+
+    def _raise(self, binding: _Binding, state: dict[str, Any], now: float) -> RaiseAlarm:
+        since = state["pending_since"] if state["pending_since"] is not None else now
+        evidence = tuple(Evidence(**e) for e in state["evidence"])
+        state.update(active=True, pending_since=None, clear_since=None, raised_at=now)
+        return self._render_raise(binding, since, evidence)
+
+    # -- rendering ------------------------------------------------------------------------
 
     def _kind_above(self, place_id: str, kind: str) -> str | None:
         return next((p.id for p in _ancestors(place_id, self._places) if p.kind == kind), None)
 
     def _scope_place(self, place_id: str, scope: str) -> str:
-        """The device's ancestor of kind ``scope``; the device's own place if it sits above it."""
+        """The place's ancestor of kind ``scope``; the place itself if it sits above it."""
         return self._kind_above(place_id, scope) or place_id
 
-    def _context(self, rule: Rule, device: Device, value: object) -> dict[str, object]:
-        place = self._places.get(device.place_id)
+    def _place_info(self, place_id: str) -> dict[str, str]:
+        node = self._places.get(place_id)
+        return {"id": place_id, "name": node.name if node else place_id}
+
+    def _context(self, binding: _Binding, evidence: tuple[Evidence, ...],
+                 reveal: str = "device") -> dict[str, object]:
+        rule = binding.rule
+        device = binding.devices[0]
+        first = evidence[0] if evidence else None
+        place_id = binding.place_id
+        if reveal != "device":
+            shown = place_id
+            for level in _LEVELS[_LEVELS.index(reveal):]:
+                above = self._kind_above(place_id, level)
+                if above is not None:
+                    shown = above
+                    break
+            place_id = shown
+        device_info: dict[str, object] = {"kind": device.kind, "place": self._place_info(place_id)}
+        if reveal == "device":
+            device_info.update(id=device.id, name=device.name)
         return {
-            "device": {
-                "id": device.id,
-                "name": device.name,
-                "kind": device.kind,
-                "place": {"id": device.place_id, "name": place.name if place else device.place_id},
-            },
-            "value": value,
-            "rule": {"id": rule.id, "severity": rule.severity, "name": rule.name or rule.id},
+            "device": device_info,
+            "place": self._place_info(place_id),
+            "value": first.what.split(" = ", 1)[1] if first and " = " in first.what else None,
+            "rule": {"id": rule.id, "severity": rule.severity},
+            "count": len(evidence),
+            # filled in later by the social layer, when the manager acts or the alarm ends
+            "note": "{{ note }}", "by": "{{ by }}", "duration": "{{ duration }}",
         }
 
+    def _help_request(self, spec: HelpRequestAction | None, binding: _Binding,
+                      context: dict[str, object]) -> PostDraft | None:
+        if spec is None:
+            return None
+        return PostDraft(
+            place_id=self._scope_place(binding.place_id, spec.scope),
+            kind="help_request",
+            title=self._renderer.render(spec.title, context),
+            body=self._renderer.render(spec.body, context),
+        )
 
-Clock = Callable[[], float]
+    def _notice(self, binding: _Binding, context: dict[str, object]) -> NoticeDraft | None:
+        spec = binding.rule.raise_.notice
+        if spec is None:
+            return None
+        if spec.unit is not None:
+            unit = self._renderer.render(spec.unit, context)["fr"].strip()
+        else:
+            unit = self._kind_above(binding.place_id, "unit") or ""
+        node = self._places.get(unit)
+        if node is None or node.kind != "unit":
+            log.warning("rule %s: %r is not a unit; the private notice is not sent",
+                        binding.rule.id, unit)
+            return None
+        return NoticeDraft(unit_id=unit, title=self._renderer.render(spec.title, context),
+                           body=self._renderer.render(spec.body, context))
+
+    def _render_raise(self, binding: _Binding, since: float,
+                      evidence: tuple[Evidence, ...]) -> RaiseAlarm:
+        rule, actions = binding.rule, binding.rule.raise_
+        full = self._context(binding, evidence)
+        post = None
+        title = self._renderer.render(rule.name or rule.id, full)
+        if actions.post is not None:
+            spec = actions.post
+            shown = self._context(binding, evidence, spec.reveal)
+            if rule.name is None:
+                title = self._renderer.render(spec.title, full)
+            post = PostDraft(
+                place_id=self._scope_place(binding.place_id, spec.scope),
+                kind=spec.kind,
+                title=self._renderer.render(spec.title, shown),
+                body=self._renderer.render(spec.body, shown),
+            )
+        commands = ()
+        if actions.command is not None:
+            c = actions.command
+            commands = (CommandDraft(c.device, c.point, c.value),)
+        webhooks = ()
+        if actions.webhook is not None:
+            w = actions.webhook
+            body = self._renderer.render(w.body, full)["en"] if w.body else ""
+            webhooks = (WebhookDraft(w.url, w.method, body, w.timeout, w.retries),)
+        escalation = tuple(
+            EscalationStep(step.after, step.notify,
+                           self._help_request(step.help_request, binding, full))
+            for step in rule.escalate)
+        return RaiseAlarm(
+            rule_id=rule.id,
+            device_id=binding.subject,
+            place_id=binding.place_id,
+            building_id=self._kind_above(binding.place_id, "building"),
+            severity=rule.severity,
+            title=title,
+            at=since,
+            notify_managers=actions.notify == "managers",
+            notify_on_call=actions.on_call,
+            post=post,
+            notice=self._notice(binding, full),
+            help_request=self._help_request(actions.help_request, binding, full),
+            commands=commands,
+            webhooks=webhooks,
+            escalation=escalation,
+            acknowledge_text=self._renderer.render(
+                rule.acknowledge.post_update if rule.acknowledge else None, full),
+            clear_text=self._renderer.render(
+                rule.clear.post_update if rule.clear else None, full),
+            evidence=evidence,
+            quiet_hours_apply=rule.severity != "critical",
+        )
+
+
+def _evidence_dict(evidence: Evidence) -> dict[str, Any]:
+    return {"device_id": evidence.device_id, "what": evidence.what, "at": evidence.at,
+            "condition": evidence.condition}
+
+
+def _plain(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON-ready deep copy, so later changes to the live state do not leak into it."""
+    return {k: (_plain(v) if isinstance(v, Mapping) else list(v) if isinstance(v, list) else v)
+            for k, v in state.items()}
