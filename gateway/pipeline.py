@@ -142,16 +142,22 @@ class Pipeline:
             self.stats.unrouted += 1
         return []
 
-    def _note(self, change: AvailabilityChange | None) -> None:
-        if change is not None:
-            self.availability_changes.append(change)
-            log.info("device %s is %s (%s)", change.device_id, change.state, change.cause)
+    def _note(self, change: AvailabilityChange | None) -> list[Action]:
+        """Record an availability change and let the rules see it (``offline_for``)."""
+        if change is None:
+            return []
+        self.availability_changes.append(change)
+        log.info("device %s is %s (%s)", change.device_id, change.state, change.cause)
+        if change.state == "unknown":
+            return []
+        return self.engine.on_availability(change.device_id, change.state == "online",
+                                           change.at)
 
-    def check_heartbeats(self, now: float) -> list[AvailabilityChange]:
-        changes = self.availability.check_heartbeats(now)
-        for change in changes:
-            self._note(change)
-        return changes
+    def check_heartbeats(self, now: float) -> list[Action]:
+        actions: list[Action] = []
+        for change in self.availability.check_heartbeats(now):
+            actions += self._note(change)
+        return actions
 
     def _device(self, bridge_id: str, source: str, message: RawMessage) -> Device | None:
         device = self.registry.lookup(bridge_id, source)
@@ -167,11 +173,10 @@ class Pipeline:
             device = self._device(bridge_id, decoded.source, message)
             if device is None:
                 return []
-            self._note(self.availability.heard(device.id, at))
+            actions = self._note(self.availability.heard(device.id, at))
             readings, rejected = self.registry.readings(device, decoded.values, at)
             for r in rejected:
                 self._reject(message, f"bad value: {r.reason}")
-            actions: list[Action] = []
             for reading in readings:
                 self.stats.readings += 1
                 self.last_values[(reading.device_id, reading.point)] = reading
@@ -179,17 +184,18 @@ class Pipeline:
             return actions
         if isinstance(decoded, AvailabilityUpdate):
             device = self._device(bridge_id, decoded.source, message)
-            if device is not None:
-                self.stats.availability += 1
-                self._note(self.availability.reported(device.id, decoded.online, at))
-            return []
+            if device is None:
+                return []
+            self.stats.availability += 1
+            return self._note(self.availability.reported(device.id, decoded.online, at))
         if isinstance(decoded, DeviceEvent):
             device = self._device(bridge_id, decoded.source, message)
-            if device is not None:
-                self.stats.events += 1
-                self._note(self.availability.heard(device.id, at))
-                self.events.append(Event(device.id, decoded.event, dict(decoded.data), at))
-            return []
+            if device is None:
+                return []
+            self.stats.events += 1
+            event = Event(device.id, decoded.event, dict(decoded.data), at)
+            self.events.append(event)
+            return self._note(self.availability.heard(device.id, at)) + self.engine.on_event(event)
         if isinstance(decoded, BridgeStatus):
             self.bridges_online[bridge_id] = decoded.online
             return []

@@ -98,8 +98,8 @@ class Processor:
         while True:
             await asyncio.sleep(self._tick_interval)
             now = self._clock()
-            self.pipeline.check_heartbeats(now)
-            actions = self.pipeline.engine.tick(now)
+            actions = self.pipeline.check_heartbeats(now)
+            actions += self.pipeline.engine.tick(now)
             if actions:
                 await self._store(actions)
 

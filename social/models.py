@@ -27,6 +27,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -41,9 +43,16 @@ NAMING_CONVENTION = {
 
 PLACE_KINDS = ("city", "neighbourhood", "building", "entrance", "floor", "unit")
 LANGUAGES = ("fr", "en")
-POST_KINDS = ("message", "alert", "notice")
+POST_KINDS = ("message", "alert", "notice", "help_request")
 POST_STATUSES = ("active", "resolved")
-ALARM_STATES = ("active", "cleared")
+#: ``active`` → ``acknowledged`` (by a manager, with a note) → ``cleared``; an alarm may
+#: also clear straight from ``active``.
+ALARM_STATES = ("active", "acknowledged", "cleared")
+#: The states in which an alarm is still open (its ``open_key`` is set).
+OPEN_ALARM_STATES = ("active", "acknowledged")
+NOTIFICATION_KINDS = ("alarm", "notice", "escalation", "help_request")
+OUTBOX_KINDS = ("webhook", "command")
+OUTBOX_STATUSES = ("pending", "sent", "failed")
 
 
 def utcnow() -> datetime:
@@ -82,6 +91,8 @@ Timestamp = Annotated[datetime, mapped_column(UTCDateTime())]
 LocalText = Annotated[dict[str, str], mapped_column(JSON)]
 #: A post's text per language: ``{"fr": {"title": ..., "body": ...}, "en": {...}}``.
 LocalContent = Annotated[dict[str, dict[str, str]], mapped_column(JSON)]
+#: A local time of day, ``"HH:MM"``, in the site's time zone.
+TimeOfDay = Annotated[str, mapped_column(String(5))]
 
 
 class Base(DeclarativeBase):
@@ -134,6 +145,10 @@ class Member(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     language: Mapped[str] = mapped_column(String(2))
     created_at: Mapped[Timestamp]
+    #: Resident notifications created between these local times wait until ``quiet_end``
+    #: (equal times: no quiet hours). Critical alarms ignore them.
+    quiet_start: Mapped[TimeOfDay] = mapped_column(default="22:00", server_default="22:00")
+    quiet_end: Mapped[TimeOfDay] = mapped_column(default="07:00", server_default="07:00")
 
 
 class Membership(Base):
@@ -150,6 +165,8 @@ class Membership(Base):
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     started_at: Mapped[Timestamp]
     ended_at: Mapped[Timestamp | None]
+    #: The on-call contact of the place's building: rules and escalations may page them.
+    on_call: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AuthToken(Base):
@@ -167,11 +184,17 @@ class AuthToken(Base):
 
 
 class Alarm(Base):
-    """One episode of a rule firing for a device.
+    """One episode of a rule firing for a device (or an incident grouping several).
 
-    ``open_key`` is ``"rule_id|device_id"`` while the alarm is active and NULL once
-    cleared; its UNIQUE constraint is what keeps two workers (or one message delivered
-    twice) from opening the same alarm twice.
+    ``open_key`` is ``"rule_id|device_id"`` while the alarm is open (active or
+    acknowledged) and NULL once cleared; its UNIQUE constraint is what keeps two workers
+    (or one message delivered twice) from opening the same alarm twice.
+
+    The texts to show when a manager acknowledges it and when it clears, the escalation
+    plan and the evidence are stored with it: the rule that raised it may have changed
+    (or gone) by then, and what happens to an alarm must follow the rule it was raised by.
+    ``next_escalation_at`` is when the next unacknowledged step is due (NULL when none is
+    left), so finding due escalations is one indexed query.
     """
 
     __tablename__ = "alarms"
@@ -179,6 +202,7 @@ class Alarm(Base):
         UniqueConstraint("rule_id", "device_id", "episode"),
         CheckConstraint(_in("state", ALARM_STATES), name="state"),
         Index("ix_alarms_building_state_raised", "building_id", "state", "raised_at"),
+        Index("ix_alarms_state_next_escalation_at", "state", "next_escalation_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -188,11 +212,31 @@ class Alarm(Base):
     place_id: Mapped[PlaceKey] = mapped_column(ForeignKey("places.id"))
     building_id: Mapped[PlaceKey | None] = mapped_column(ForeignKey("places.id"))
     severity: Mapped[str] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(12))
     title: Mapped[LocalText]
     raised_at: Mapped[Timestamp]
     cleared_at: Mapped[Timestamp | None]
     open_key: Mapped[str | None] = mapped_column(String(250), unique=True)
+    acknowledged_at: Mapped[Timestamp | None]
+    acknowledged_by: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL")
+    )
+    ack_note: Mapped[str | None] = mapped_column(Text)
+    #: The rule's escalation steps as rendered by the engine: ``[{"after": seconds,
+    #: "notify": "on_call"|"managers", "help_request": {place_id, kind, title, body}|None,
+    #: "escalated_at": iso|None}]``.
+    escalation: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
+    escalated_steps: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_escalation_at: Mapped[Timestamp | None]
+    #: ``[{"device_id", "what", "at" (epoch seconds), "condition"}]``: why it was raised.
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
+    acknowledge_text: Mapped[LocalText] = mapped_column(default=dict, server_default=text("'{}'"))
+    clear_text: Mapped[LocalText] = mapped_column(default=dict, server_default=text("'{}'"))
+    notify_on_call: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Post(Base):
@@ -215,8 +259,10 @@ class Post(Base):
     created_at: Mapped[Timestamp]
     updated_at: Mapped[Timestamp]
     resolved_at: Mapped[Timestamp | None]
+    #: The alarm this post speaks for: its alert or notice (at most one, of kind alert or
+    #: notice) and the help requests it opened (kind help_request).
     alarm_id: Mapped[int | None] = mapped_column(
-        ForeignKey("alarms.id", ondelete="SET NULL"), unique=True
+        ForeignKey("alarms.id", ondelete="SET NULL"), index=True
     )
 
 
@@ -245,3 +291,75 @@ class CommandLog(Base):
     status: Mapped[str] = mapped_column(String(10))
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[Timestamp]
+
+
+class RuleState(Base):
+    """A rule's state for one subject (timers, pending ``for:``, episode), saved with the
+    actions it led to so that a restart or a reload resumes exactly where it stopped."""
+
+    __tablename__ = "rule_states"
+
+    rule_id: Mapped[Key] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(250), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[Timestamp]
+
+
+class Notification(Base):
+    """Something one member is told privately: an alarm, a notice, an escalation, a help request.
+
+    ``deliver_after`` is when the member may see it (the end of their quiet hours for a
+    resident told at night); the API never shows it before.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint(_in("kind", NOTIFICATION_KINDS), name="kind"),
+        Index("ix_notifications_member_id_deliver_after", "member_id", "deliver_after"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    alarm_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alarms.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    content: Mapped[LocalContent]
+    created_at: Mapped[Timestamp]
+    deliver_after: Mapped[Timestamp]
+    read_at: Mapped[Timestamp | None]
+
+
+class OutboxEntry(Base):
+    """A webhook call or device command an alarm asked for, sent after the transaction
+    that raised it commits (the transactional outbox): the alarm and its side effects
+    are stored together, and a crash between them loses nothing.
+
+    ``next_attempt_at`` doubles as a lease: a dispatcher claims a row by moving it past
+    the attempt's deadline, so a second dispatcher does not send it at the same time,
+    and a dispatcher that dies mid-send lets the row come due again.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("alarm_id", "kind", "position"),
+        CheckConstraint(_in("kind", OUTBOX_KINDS), name="kind"),
+        CheckConstraint(_in("status", OUTBOX_STATUSES), name="status"),
+        Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alarm_id: Mapped[int] = mapped_column(ForeignKey("alarms.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))
+    position: Mapped[int] = mapped_column(Integer)
+    #: webhook: ``{url, method, body, timeout, retries}``; command:
+    #: ``{device_id, point, value, retries}``.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    #: The HTTP status of the last webhook answer, when there was one.
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    next_attempt_at: Mapped[Timestamp]
+    created_at: Mapped[Timestamp]
+    finished_at: Mapped[Timestamp | None]

@@ -8,6 +8,14 @@ model rather than at the field it is about. Here the schema is walked alongside 
 one the installer can find in the file, and the message is reworded for someone
 editing that file.
 
+Some unions are picked by a function rather than by a tag field: a rule's ``when``
+is a point test, ``offline_for``, ``battery_low``, ``event`` or ``at_least`` according
+to the keys it has (``rules.schema.CONDITION_TAGS``). pydantic names the member it
+tried in the ``loc`` as well (``rules[0].when.PointCondition.below``); that name is
+stripped the same way, and a condition written with no recognisable test, or with
+the tests of two conditions, is one message at ``when`` rather than the complaints
+of whichever member happened to be tried.
+
 The same walk finds the YAML 1.1 value traps pydantic cannot see: an unquoted ``on``
 that became ``true`` where the schema takes text as well as booleans (a point's
 ``map``, a rule's ``is:``, an intercom ``match``) validates fine, yet the installer
@@ -19,10 +27,10 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Discriminator, Tag, ValidationError
 from pydantic_core import ErrorDetails
 
 from devices.schema import ID_PATTERN, PointSpec
@@ -35,6 +43,7 @@ from gateway.config.yaml_positions import (
     quote_hint,
     value_at,
 )
+from rules.schema import CONDITION_TAGS
 
 __all__ = ["translate_errors", "yaml11_value_warnings"]
 
@@ -44,13 +53,27 @@ __all__ = ["translate_errors", "yaml11_value_warnings"]
 
 @dataclass(frozen=True, slots=True)
 class _Union:
-    """The members of a union and, for a tagged union, the field whose value picks one."""
+    """The members of a union and how one is picked, if it is picked rather than tried.
+
+    ``discriminator`` is the field whose value picks a member (``format``); ``tags``
+    maps the ``Tag`` of each member to its type when a function picks it instead
+    (``pick``, a rule condition's keys). A union with neither is tried member by member.
+    """
 
     members: tuple[Any, ...]
     discriminator: str | None
+    tags: dict[str, Any] = field(default_factory=dict)
+    pick: Callable[[Any], Any] | None = None
+
+    @property
+    def is_tagged(self) -> bool:
+        """Errors name the one member chosen, not alternatives to weigh against each other."""
+        return self.discriminator is not None or bool(self.tags)
 
     def by_tag(self) -> dict[Hashable, Any]:
-        """Tag value -> member, for a tagged union of models with ``Literal`` tags."""
+        """Tag value -> member, for a tagged union of models with ``Literal`` tags or ``Tag``s."""
+        if self.tags:
+            return dict(self.tags)
         if self.discriminator is None:
             return {}
         tags: dict[Hashable, Any] = {}
@@ -62,10 +85,21 @@ class _Union:
                     tags.update(dict.fromkeys(typing.get_args(literal), member))
         return tags
 
+    def member_for(self, data: Any) -> Any:
+        """The member ``data`` selects, None when no tag (or an unknown one) selects any."""
+        if self.pick is not None:
+            tag = self.pick(data)
+        elif self.discriminator is not None and isinstance(data, dict):
+            tag = data.get(self.discriminator)
+        else:
+            return None
+        return self.by_tag().get(tag) if isinstance(tag, Hashable) else None
+
 
 def _unwrap(tp: Any) -> tuple[Any, _Union | None]:
     """The type with ``Annotated`` and ``| None`` removed; its members when a real union."""
     discriminator: str | None = None
+    pick: Callable[[Any], Any] | None = None
     while True:
         origin = typing.get_origin(tp)
         if origin is typing.Annotated:
@@ -74,26 +108,46 @@ def _unwrap(tp: Any) -> tuple[Any, _Union | None]:
                 found = getattr(meta, "discriminator", None)
                 if isinstance(found, str):
                     discriminator = found
+                elif isinstance(meta, Discriminator) and callable(found):
+                    pick = found
             tp = base
         elif origin in (typing.Union, types.UnionType):
             members = [arg for arg in typing.get_args(tp) if arg is not type(None)]
             if len(members) > 1:
-                return tp, _Union(tuple(members), discriminator)
+                return tp, _Union(tuple(members), discriminator, _member_tags(members), pick)
             tp = members[0]
         else:
             return tp, None
 
 
+def _member_tags(members: list[Any]) -> dict[str, Any]:
+    """``Tag`` -> member type, when every member carries a ``Tag`` (a function picks one)."""
+    tags: dict[str, Any] = {}
+    for member in members:
+        if typing.get_origin(member) is not typing.Annotated:
+            return {}
+        base, *metadata = typing.get_args(member)
+        tag = next((m.tag for m in metadata if isinstance(m, Tag)), None)
+        if tag is None:
+            return {}
+        tags[tag] = base
+    return tags
+
+
 def _field_type(model: type[BaseModel], name: Hashable) -> Any:
     """A field's type by the name written in YAML, its tagged-union discriminator kept.
 
-    pydantic moves ``Field(discriminator=...)`` off the annotation into the field's
-    info, so it is put back here for :func:`_unwrap` to find.
+    pydantic moves ``Field(discriminator=...)`` and an ``Annotated[..., Discriminator]``
+    off the annotation into the field's info, so they are put back here for
+    :func:`_unwrap` to find.
     """
     for attr, info in model.model_fields.items():
         if name in (info.alias, attr):
             if isinstance(info.discriminator, str):
                 return typing.Annotated[info.annotation, info]
+            picks = [m for m in info.metadata if isinstance(m, Discriminator)]
+            if picks:
+                return typing.Annotated[(info.annotation, *picks)]
             return info.annotation
     return None
 
@@ -136,6 +190,8 @@ class _Located:
     union_at: Loc | None  # where an untagged union was tried member by member, if anywhere
     is_key: bool  # the error is about a dict key (``[key]``), not its value
     leaf: Any  # the schema's type at ``data_loc``, None when it could not be followed
+    #: Where a tagged union chose a member on the way down, and that union.
+    choices: tuple[tuple[Loc, _Union], ...] = ()
 
 
 def translate_errors(
@@ -144,7 +200,9 @@ def translate_errors(
     """Plain-English issues at YAML positions for pydantic's errors on ``doc.data``."""
     located = [_locate(model, err) for err in errors]
     located = [item for item in located if not _under_bool_key(doc, item.data_loc)]
-    issues: list[ConfigIssue] = []
+    conditions = _condition_issues(doc, located)
+    located = [item for item in located if not _below_any(item.data_loc, conditions)]
+    issues: list[ConfigIssue] = list(conditions.values())
     unions: dict[Loc, list[_Located]] = {}
     for item in located:
         if item.error["type"] in _TAG_ERRORS:
@@ -166,15 +224,16 @@ def translate_errors(
 def _locate(model: type[BaseModel], err: ErrorDetails) -> _Located:
     """Follow ``err["loc"]`` through the schema, dropping the parts that name union members.
 
-    A tagged union's member is named by its tag (``zigbee2mqtt``), an untagged one's
-    by the member's type name (``Text``, ``str``); neither is in the YAML. Errors of a
-    tagged union concern the one member the tag chose, so they are not grouped as
-    alternatives the way an untagged union's are.
+    A tagged union's member is named by its tag (``zigbee2mqtt``, or a ``Tag`` such as
+    ``PointCondition``), an untagged one's by the member's type name (``Text``,
+    ``str``); neither is in the YAML. Errors of a tagged union concern the one member
+    the tag chose, so they are not grouped as alternatives the way an untagged union's are.
     """
     data_loc: list[Hashable] = []
     owner: type[BaseModel] | None = None
     union_at: Loc | None = None
     is_key = False
+    choices: list[tuple[Loc, _Union]] = []
     tp: Any = model
     for part in err["loc"]:
         if part == "[key]":
@@ -182,8 +241,9 @@ def _locate(model: type[BaseModel], err: ErrorDetails) -> _Located:
             continue
         tp, union = _unwrap(tp)
         if union is not None:  # the part names the member tried
-            if union.discriminator is not None:
+            if union.is_tagged:
                 tp = union.by_tag().get(part)
+                choices.append((tuple(data_loc), union))
             else:
                 union_at = union_at if union_at is not None else tuple(data_loc)
                 tp = next((m for m in union.members if _type_name(m) == part), None)
@@ -192,7 +252,7 @@ def _locate(model: type[BaseModel], err: ErrorDetails) -> _Located:
         if isinstance(tp, type) and issubclass(tp, BaseModel):
             owner = tp
         tp = _child_type(tp, part)
-    return _Located(err, tuple(data_loc), owner, union_at, is_key, tp)
+    return _Located(err, tuple(data_loc), owner, union_at, is_key, tp, tuple(choices))
 
 
 def _under_bool_key(doc: YamlDocument, loc: Loc) -> bool:
