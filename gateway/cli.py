@@ -1,4 +1,4 @@
-"""The ``palier`` command: ``run``, ``demo`` and ``validate``."""
+"""The ``palier`` command: ``run``, ``demo``, ``validate``, ``record`` and ``replay``."""
 
 from __future__ import annotations
 
@@ -38,7 +38,47 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="check an installation; errors as file:line:column")
     validate.add_argument("--config", type=Path, required=True)
+
+    record = sub.add_parser("record", help="capture the live traffic of an installation's bridges")
+    record.add_argument("--config", type=Path, required=True, help="installation directory")
+    record.add_argument("--out", required=True, help="JSON Lines file to write ('-': stdout)")
+    record.add_argument("--broker", default=os.environ.get("PALIER_BROKER_URL"),
+                        help="mqtt://HOST:PORT (default: $PALIER_BROKER_URL, "
+                             "else mqtt://127.0.0.1:1883)")
+    record.add_argument("--duration", type=_duration, default=None,
+                        help="stop after this long, e.g. 90s, 10m, 1h (default: Ctrl-C)")
+    record.add_argument("--count", type=_positive_int, default=None,
+                        help="stop after this many messages")
+
+    replay = sub.add_parser("replay", help="run the rules over recorded traffic in simulated "
+                                           "time and print what would have happened")
+    replay.add_argument("recording", type=Path, help="a file written by `palier record`")
+    replay.add_argument("--config", type=Path, required=True, help="installation directory")
+    replay.add_argument("--acknowledge-after", type=_duration, default=None, metavar="DURATION",
+                        help="have a manager acknowledge every alarm this long after it is raised")
+    replay.add_argument("--tail", type=_duration, default=None, metavar="DURATION",
+                        help="simulated time to run on after the last message (default: the "
+                             "longest timer a rule or escalation can hold)")
+    replay.add_argument("--timezone", default="Europe/Paris",
+                        help="time zone of the timeline (default: Europe/Paris)")
+    replay.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return parser
+
+
+def _duration(text: str) -> float:
+    """An argparse type: ``90s``, ``10m``, ``1h30m`` in seconds; argparse reports the error."""
+    from devices.durations import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +87,16 @@ def main(argv: list[str] | None = None) -> int:
         from gateway.config.validate import run_validate
 
         return run_validate(args.config)
+    if args.command == "record":
+        from gateway.record import run_record
+
+        return run_record(args.config, args.out, args.broker, duration=args.duration,
+                          count=args.count)
+    if args.command == "replay":
+        from gateway.replay import run_replay
+
+        return run_replay(args.recording, args.config, acknowledge_after=args.acknowledge_after,
+                          tail=args.tail, timezone=args.timezone, progress=not args.no_progress)
     from gateway.runner import run_from_args
 
     return run_from_args(args)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -164,15 +164,17 @@ def seed_members(session: Session, specs: Sequence[MemberSpec]) -> list[Member]:
             member.language = spec.language
             if not verify_password(member.password_hash, spec.password):
                 member.password_hash = hash_password(spec.password)
-        _seed_memberships(session, member, {(m.place, m.role) for m in spec.memberships}, now)
+        _seed_memberships(session, member,
+                          {(m.place, m.role): m.on_call for m in spec.memberships}, now)
         members.append(member)
     session.flush()
     return members
 
 
 def _seed_memberships(
-    session: Session, member: Member, wanted: set[tuple[str, str]], now: datetime
+    session: Session, member: Member, wanted: Mapping[tuple[str, str], bool], now: datetime
 ) -> None:
+    """Make ``member``'s current memberships exactly ``wanted`` ((place, role) → on call)."""
     current = session.scalars(select(Membership).where(
         Membership.member_id == member.id, Membership.ended_at.is_(None)
     )).all()
@@ -181,9 +183,11 @@ def _seed_memberships(
         key = (membership.place_id, membership.role)
         if key in wanted:
             membership.verified = True
+            membership.on_call = wanted[key]
             present.add(key)
         else:
             membership.ended_at = now
-    for place_id, role in sorted(wanted - present):
+    for place_id, role in sorted(set(wanted) - present):
         session.add(Membership(member_id=member.id, place_id=place_id, role=role,
-                               verified=True, started_at=now))
+                               verified=True, started_at=now,
+                               on_call=wanted[(place_id, role)]))

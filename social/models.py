@@ -225,17 +225,13 @@ class Alarm(Base):
     #: The rule's escalation steps as rendered by the engine: ``[{"after": seconds,
     #: "notify": "on_call"|"managers", "help_request": {place_id, kind, title, body}|None,
     #: "escalated_at": iso|None}]``.
-    escalation: Mapped[list[dict[str, Any]]] = mapped_column(
-        JSON, default=list, server_default=text("'[]'")
-    )
+    escalation: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     escalated_steps: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     next_escalation_at: Mapped[Timestamp | None]
     #: ``[{"device_id", "what", "at" (epoch seconds), "condition"}]``: why it was raised.
-    evidence: Mapped[list[dict[str, Any]]] = mapped_column(
-        JSON, default=list, server_default=text("'[]'")
-    )
-    acknowledge_text: Mapped[LocalText] = mapped_column(default=dict, server_default=text("'{}'"))
-    clear_text: Mapped[LocalText] = mapped_column(default=dict, server_default=text("'{}'"))
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    acknowledge_text: Mapped[LocalText] = mapped_column(default=dict)
+    clear_text: Mapped[LocalText] = mapped_column(default=dict)
     notify_on_call: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 

@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session, aliased
 from social.models import Membership, Place, PlaceAncestor, utcnow
 
 MANAGER_ROLES = frozenset({"manager", "syndic", "landlord"})
+#: The people who live in a unit: private notices and help requests are for them.
+RESIDENT_ROLES = frozenset({"resident", "owner", "tenant"})
 LOCAL_ACTOR_ROLES = frozenset({"merchant", "association", "municipality"})
 #: The circles a local actor may reach.
 PUBLIC_KINDS = ("city", "neighbourhood")

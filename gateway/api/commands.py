@@ -1,24 +1,23 @@
 """Device commands: ``POST /api/devices/{id}/commands`` and their audit log.
 
 Only managers and installers of the device's building may send one. The value is
-the canonical one (``true``, ``21.5`` °C); it is turned back into the vendor's
-value (value map, scale, unit) and encoded by the device's firmware family, then
+the canonical one (``true``, ``21.5`` °C); :func:`gateway.commands.encode_command`
+turns it into the vendor's messages (the outbox sends rules' commands the same way),
 published at QoS 1. Every attempt, sent or not, is written to the audit log.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
-from devices.records import Device, Point, Value
+from devices.records import Device
 from firmware_bridge.base import EncodeError
-from firmware_bridge.records import Command, OutgoingMessage
 from gateway.api.access import staff_of
+from gateway.commands import NoCommands, encode_command
 from social.api.deps import CurrentMember, SessionDep
 from social.models import CommandLog, utcnow
 
@@ -29,28 +28,6 @@ class CommandRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     point: str
     value: bool | int | float | str
-
-
-def vendor_value(point: Point, value: Value) -> Value:
-    """The canonical ``value`` as the device expects it; ValueError with the reason."""
-    if point.type == "bool" and not isinstance(value, bool):
-        raise ValueError(f"point {point.name} takes true or false, not {value!r}")
-    if point.type == "number":
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
-                value):
-            raise ValueError(f"point {point.name} takes a number, not {value!r}")
-        if (point.low is not None and value < point.low) or (
-                point.high is not None and value > point.high):
-            raise ValueError(f"{value} is outside the valid range [{point.low}, {point.high}]")
-    if point.type == "text" and not isinstance(value, str):
-        raise ValueError(f"point {point.name} takes text, not {value!r}")
-    if point.value_map:
-        for vendor, canonical in point.value_map.items():
-            if canonical == value and type(canonical) is type(value):
-                return vendor
-    if point.type == "number" and (point.scale != 1.0 or point.offset != 0.0):
-        return (value - point.offset) / point.scale  # type: ignore[operator]
-    return value
 
 
 def _device(request: Request, device_id: str) -> Device:
@@ -82,19 +59,11 @@ async def send_command(device_id: str, body: CommandRequest, request: Request,
     runtime = request.app.state.gateway
     device = _device(request, device_id)
     _authorise(request, session, member, device)
-    point = device.point(body.point)
-    if point is None or not point.writable:
-        writable = ", ".join(p.name for p in device.points if p.writable) or "none"
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"point {body.point!r} of {device.id} takes no commands; "
-                            f"points that do: {writable}")
     encoder = getattr(runtime.decoder_for(device.bridge_id), "encode", None)
-    if encoder is None:
-        raise HTTPException(status.HTTP_409_CONFLICT,
-                            f"the {device.bridge_format} bridge of {device.id} takes no commands")
     try:
-        vendor = vendor_value(point, body.value)
-        messages: list[OutgoingMessage] = encoder(Command(device.source, point.path, vendor))
+        messages = encode_command(device, body.point, body.value, encoder)
+    except NoCommands as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     except EncodeError as exc:
@@ -105,7 +74,7 @@ async def send_command(device_id: str, body: CommandRequest, request: Request,
     except ConnectionError as exc:
         error = str(exc)
     row = CommandLog(
-        member_id=member.id, device_id=device.id, point=point.name, value=body.value,
+        member_id=member.id, device_id=device.id, point=body.point, value=body.value,
         topic=" ".join(m.topic for m in messages),
         payload="\n".join(m.payload.decode("utf-8", "replace") for m in messages),
         status="failed" if error else "published", error=error, created_at=utcnow(),

@@ -13,10 +13,23 @@ What is checked, and why it cannot be left to pydantic:
   its type and only a number has a ``range`` — each needs the kind catalogue
   (``devices.kinds.KINDS``) and the unit table (``devices.units``), read at run time
   so that a kind added there is known here without a change;
-* a rule's ``is:``/``above:``/``below:`` can hold for the type of the point it watches;
+* a rule can fire: its test suits the type of the point it watches (``is``/``in`` that
+  type, ``above``/``below``/``between``/``rate`` numbers), its selectors pick at least
+  one device (with a battery for ``battery_low``, emitting the ``event`` with the data
+  its ``match`` asks for), a count's ``at_least`` devices can share one group, its
+  ``during`` window is not empty — a rule that validates and never fires is the
+  worst kind of silence for a building;
+* a rule's actions can be carried out: a ``command`` sets a writable point of an
+  existing device to a value of its type, a ``notice`` has a unit to go to, escalation
+  steps come in order, and every text compiles in the engine's Jinja sandbox;
 * binary layouts compile and each bridge's decoder can be built, so that a file
-  ``palier validate`` accepts is one the gateway can start with;
-* templates parse.
+  ``palier validate`` accepts is one the gateway can start with.
+
+Warnings, not errors, for what works but rarely as meant: ``clear.after`` on a state
+(it clears while the fault persists), an event rule without ``clear`` (it clears by
+itself after ``rules.engine.DEFAULT_EVENT_CLEAR``) or with a ``clear`` that has no
+``after`` (it never clears), a webhook over plain http to another machine, a
+``post_update`` with no post to update.
 
 Every report points at the offending value; a duplicate also names the first one.
 """
@@ -24,23 +37,31 @@ Every report points at the offending value; a duplicate also names the first one
 from __future__ import annotations
 
 import difflib
+import re
+import typing
+from collections import Counter
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from jinja2 import TemplateSyntaxError
+from jinja2 import TemplateSyntaxError, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import ValidationError
 
+from devices.durations import format_duration, parse_duration
 from devices.kinds import KINDS, PointDef
-from devices.schema import BRIDGE_FORMATS, BridgeFile
+from devices.schema import BRIDGE_FORMATS, BridgeFile, IntercomEvent
 from devices.units import UNITS, convertible
 from firmware_bridge.binary_layout import CompiledLayout
 from firmware_bridge.families import FAMILIES, make_decoder
 from firmware_bridge.layout_schema import Layout
 from gateway.config.errors import ConfigIssue, Loc, describe, did_you_mean
 from gateway.config.yaml_positions import YamlDocument, quote_advice
+from rules.engine import DEFAULT_EVENT_CLEAR
+from rules.schema import PostAction, Reveal
 from social.site import PlaceNode
 
 #: The roles a membership may carry (see DESIGN.md, "Places: the variable geometry").
@@ -52,9 +73,48 @@ ROLES: tuple[str, ...] = (
 #: LoRaWAN application ports: 0 carries MAC commands only, 224 and up are reserved.
 F_PORTS = range(1, 224)
 
+#: The roles that may be on call: whoever answers for the building, not its residents.
+ON_CALL_ROLES: tuple[str, ...] = ("manager", "syndic", "landlord", "admin")
+
+INTERCOM_EVENTS: tuple[str, ...] = typing.get_args(IntercomEvent)
+
 _POINT_TYPES = ("bool", "number", "text")
 _HOLDS = {"bool": "true or false", "number": "numbers", "text": "text"}
 _MAP_TO = {"bool": "map to true or false", "number": "map to a number", "text": "map to text"}
+_ONE_OF = {"bool": "true or false", "number": "a number", "text": "text"}
+
+#: Tests that compare numbers; ``is``/``in`` compare with the point's own type.
+_NUMBER_TESTS = ("above", "below", "between", "rate")
+
+#: How a rule condition's family is told by its keys, in the order ``rules.schema`` picks.
+_FAMILY_KEYS = (("at_least", "count"), ("offline_for", "offline"), ("battery_low", "battery"),
+                ("event", "event"))
+_NO_POINT = {"offline": "an offline_for condition", "battery": "a battery_low condition",
+             "event": "an event condition"}
+
+#: What a count may group by, narrowest first.
+_GROUPS = ("floor", "entrance", "building", "neighbourhood")
+
+#: Where a rule holds texts rendered by the engine (Jinja2), relative to the rule.
+_TEMPLATES: tuple[Loc, ...] = (
+    ("name",),
+    ("raise", "post", "title"), ("raise", "post", "body"),
+    ("raise", "notice", "unit"), ("raise", "notice", "title"), ("raise", "notice", "body"),
+    ("raise", "help_request", "title"), ("raise", "help_request", "body"),
+    ("raise", "webhook", "body"),
+    ("acknowledge", "post_update"), ("clear", "post_update"),
+)
+
+#: Texts residents read on the rule's post, where ``reveal`` applies.
+_SHOWN_ON_THE_POST: frozenset[Loc] = frozenset({
+    ("raise", "post", "title"), ("raise", "post", "body"),
+    ("acknowledge", "post_update"), ("clear", "post_update"),
+})
+_DEFAULT_REVEAL: str = PostAction.model_fields["reveal"].default
+_DEVICE_DETAILS = ("id", "name")
+_REVEALS: tuple[str, ...] = typing.get_args(Reveal)
+
+_TIME = re.compile(r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +134,40 @@ class _Device:
     #: Every point the device has (its kind's and its declared ones) and the point's
     #: type; None where the type cannot be told (a device of an unknown kind).
     points: dict[str, str | None]
+    bridge: str | None = None
+    #: Each event the device can emit and the data fields it carries (None: not known).
+    #: An intercom bridge emits only the events its ``events`` map; the whole dict is
+    #: None when that list is unreadable, so that nothing is called missing from it.
+    events: dict[str, frozenset[str] | None] | None = None
+
+    @property
+    def name(self) -> str:
+        return f"device '{self.id.text}'" if self.id else "a device"
+
+    def writable(self, point: str) -> bool:
+        """Commands go to the kind's writable points; a declared point is read-only."""
+        kind = KINDS.get(self.kind) if self.kind else None
+        found = kind.point(point) if kind else None
+        return bool(found and found.writable)
+
+
+@dataclass(frozen=True, slots=True)
+class _Selection:
+    """A condition's selectors, to say in words what none of its devices does."""
+
+    device_v: _Value | None
+    device: _Device | None
+    kind_v: _Value | None
+    place_v: _Value | None
+
+    def none_that(self, does: str, does_not: str) -> str:
+        """``no intercom device emits parcel_delivered``, or of one device, ``does_not``."""
+        if self.device_v and self.device:
+            return f"device '{self.device_v.text}' ({self.device.kind}) {does_not}"
+        what = f"{self.kind_v.text} device" if self.kind_v else "device"
+        where = f" at or under {self.place_v.text}" if self.place_v else (
+            "" if self.kind_v else " in this installation")
+        return f"no {what}{where} {does}"
 
 
 @dataclass
@@ -123,6 +217,8 @@ class CrossChecks:
                     kind=kind,
                     place=_text(raw.get("place")),
                     points=self._device_points(doc, loc, kind),
+                    bridge=bridge_id.text if bridge_id else None,
+                    events=_device_events(doc, kind),
                 )
                 self.all_devices.append(device)
                 if device.id:
@@ -150,8 +246,7 @@ class CrossChecks:
                 rule_id = _string(doc, (*loc, "id"))
                 if rule_id:
                     rule_ids.append(rule_id)
-                self._rule_when(doc, loc)
-                self._rule_templates(doc, loc)
+                self._rule(doc, loc)
         self._unique("rule id", rule_ids)
 
     def members(self, doc: YamlDocument | None) -> None:
@@ -171,6 +266,11 @@ class CrossChecks:
                 if role and role.text not in ROLES:
                     self._report(role, f"unknown role '{role.text}'; known roles: "
                                        f"{', '.join(ROLES)}{did_you_mean(role.text, ROLES)}")
+                elif role and role.text not in ON_CALL_ROLES and \
+                        doc.value_at((*loc, "on_call")) is True:
+                    self.issues.append(doc.issue((*loc, "on_call"), (
+                        f"a {role.text} is not on call: escalations go to "
+                        f"{', '.join(ON_CALL_ROLES)} memberships")))
         self._unique("username", usernames)
 
     # --- bridges and their layouts
@@ -326,10 +426,33 @@ class CrossChecks:
 
     # --- rules in detail
 
-    def _rule_when(self, doc: YamlDocument, loc: Loc) -> None:
-        device_v = _string(doc, (*loc, "when", "device"))
-        kind_v = _string(doc, (*loc, "when", "kind"))
-        place_v = _string(doc, (*loc, "when", "place"))
+    def _rule(self, doc: YamlDocument, loc: Loc) -> None:
+        """Every check of one rule; what its condition selects feeds the actions' checks."""
+        when = (*loc, "when")
+        family = _family(doc.value_at(when))
+        inner, inner_family = (when, family)
+        if family == "count":
+            inner = (*when, "of")
+            inner_family = _family(doc.value_at(inner))
+        selected = self._condition(doc, inner, inner_family, (*loc, "clear", "when"))
+        if family == "count":
+            self._count(doc, when, inner_family, selected)
+        clears_after = self._clear(doc, loc, inner_family)
+        self._raise(doc, (*loc, "raise"), selected, family)
+        self._escalation(doc, loc, clears_after)
+        self._schedule(doc, (*loc, "during"))
+        self._post_updates(doc, loc)
+        self._rule_templates(doc, loc)
+
+    def _condition(
+        self, doc: YamlDocument, cond: Loc, family: str | None, clear_when: Loc
+    ) -> list[_Device] | None:
+        """Checks one device condition; the devices it selects, None when they cannot be told."""
+        if family is None:
+            return None
+        device_v = _string(doc, (*cond, "device"))
+        kind_v = _string(doc, (*cond, "kind"))
+        place_v = _string(doc, (*cond, "place"))
         device = self.devices_by_id.get(device_v.text) if device_v else None
         if device_v and device is None and self.devices_complete:
             self._report(device_v, f"unknown device '{device_v.text}'"
@@ -338,13 +461,66 @@ class CrossChecks:
             self._rule_kind(kind_v, device_v, device)
         if place_v:
             self._check_place(place_v)
-        known = self._points(device_v, device, kind_v, place_v)
+        self._rule_points(doc, cond, family, clear_when, device_v, device, kind_v, place_v)
+        selected = self._selected(device_v, device, kind_v, place_v)
+        what = _Selection(device_v, device, kind_v, place_v)
+        if selected and family == "event":
+            self._event(doc, cond, selected, what)
+        elif selected and family == "battery":
+            self._battery(doc, cond, selected, what)
+        return selected
+
+    def _selected(
+        self, device_v: _Value | None, device: _Device | None,
+        kind_v: _Value | None, place_v: _Value | None,
+    ) -> list[_Device] | None:
+        """The devices the selectors pick, as the engine picks them; None when unknowable.
+
+        An empty pick is reported at ``place`` when the place is what empties it; an
+        unknown device or a kind with no device is reported by the callers already.
+        """
+        if not self.devices_complete or (device_v and device is None):
+            return None
+        candidates = [device] if device else self.all_devices
+        if kind_v:
+            if kind_v.text not in KINDS:
+                return None
+            candidates = [d for d in candidates if d.kind == kind_v.text]
+        if place_v is None:
+            return candidates
+        if self.places is None or place_v.text not in self.places:
+            return None
+        under = [d for d in candidates if self._under(d.place, place_v.text)]
+        if candidates and not under:
+            if device_v and device:
+                message = (f"device '{device_v.text}' is at {device.place}, "
+                           f"not at or under {place_v.text}")
+            else:
+                message = f"no {kind_v.text if kind_v else 'device'} at or under {place_v.text}"
+            self._report(place_v, message)
+        return under
+
+    def _rule_points(
+        self, doc: YamlDocument, cond: Loc, family: str, clear_when: Loc,
+        device_v: _Value | None, device: _Device | None,
+        kind_v: _Value | None, place_v: _Value | None,
+    ) -> None:
+        """The points of the condition and of ``clear.when`` exist and suit their tests."""
+        targets = [cond] if family == "point" else []
+        if isinstance(doc.value_at(clear_when), dict):
+            if family != "point" and _string(doc, (*clear_when, "point")) is None:
+                self.issues.append(doc.issue(clear_when, (
+                    f"give the point to test: {_NO_POINT[family]} has no point of its own "
+                    "for clear.when to default to")))
+            else:
+                targets.append(clear_when)
+        known = self._points(device_v, device, kind_v, place_v) if targets else None
         if known is None:
             return
         points, subject = known
-        watched = _string(doc, (*loc, "when", "point"))
-        for cond in ((*loc, "when"), (*loc, "clear", "when")):
-            point = _string(doc, (*cond, "point"))
+        watched = _string(doc, (*cond, "point")) if family == "point" else None
+        for at in targets:
+            point = _string(doc, (*at, "point"))
             if point and point.text not in points:
                 listed = ", ".join(sorted(points)) or "none"
                 self._report(point, f"unknown point '{point.text}' {subject}; "
@@ -353,21 +529,23 @@ class CrossChecks:
             name = point.text if point else watched.text if watched else None
             types = points.get(name) if name else None
             if name and types and None not in types:
-                self._rule_test(doc, cond, name, types)
+                self._rule_test(doc, at, name, types)
 
     def _rule_test(self, doc: YamlDocument, cond: Loc, point: str, types: set[str | None]) -> None:
         """A test of another type than the point's never holds: ``is: 'on'`` on a bool."""
-        holds = " or ".join(_HOLDS[t] for t in sorted(types) if t)
+        holds = " or ".join(_HOLDS[t] for t in sorted(t for t in types if t))
         condition = doc.value_at(cond)
         if not isinstance(condition, dict):
             return
-        value = condition.get("is")
-        if isinstance(value, bool | int | float | str) and _type_of(value) not in types:
-            at = (*cond, "is")
-            self.issues.append(doc.issue(at, (
-                f"{describe(value)} never matches: point '{point}' holds {holds}, "
-                f"not {_HOLDS[_type_of(value)]}{quote_advice(doc.entry(at), value)}")))
-        for test in ("above", "below"):
+        values = [((*cond, "is"), condition.get("is"))]
+        if isinstance(condition.get("in"), list):
+            values += [((*cond, "in", n), v) for n, v in enumerate(condition["in"])]
+        for at, value in values:
+            if isinstance(value, bool | int | float | str) and _type_of(value) not in types:
+                self.issues.append(doc.issue(at, (
+                    f"{describe(value)} never matches: point '{point}' holds {holds}, "
+                    f"not {_HOLDS[_type_of(value)]}{quote_advice(doc.entry(at), value)}")))
+        for test in _NUMBER_TESTS:
             if condition.get(test) is not None and "number" not in types:
                 self.issues.append(doc.issue((*cond, test), (
                     f"{test} never holds: point '{point}' holds {holds}, not numbers")))
@@ -415,6 +593,311 @@ class CrossChecks:
         where = f" at or under {place_v.text}" if place_v else ""
         return _merge(matched), f"(no device{where} has it)"
 
+    def _event(
+        self, doc: YamlDocument, cond: Loc, selected: list[_Device], what: _Selection
+    ) -> None:
+        """Some device it selects emits the event, with the data its ``match`` asks for."""
+        event_v = _string(doc, (*cond, "event"))
+        if event_v is None or event_v.text not in INTERCOM_EVENTS:
+            return  # the schema says which events exist
+        event = event_v.text
+        emitting = [d for d in selected if d.events is None or event in d.events]
+        if emitting:
+            self._event_match(doc, cond, event, emitting)
+            return
+        declaring = [d for d in selected if d.kind in KINDS and event in KINDS[d.kind].events]
+        if declaring:
+            bridges = sorted({d.bridge for d in declaring if d.bridge})
+            named = " or ".join(f"'{b}'" for b in bridges) or "its bridge"
+            hint = f"; map it in the events of bridge {named}"
+        else:
+            kinds = sorted(k for k, kind in KINDS.items() if event in kind.events)
+            hint = f"; {event} comes from {' or '.join(kinds)} devices" if kinds else ""
+        message = what.none_that(f"emits {event}", f"does not emit {event}")
+        self._report(event_v, message + hint)
+
+    def _event_match(
+        self, doc: YamlDocument, cond: Loc, event: str, emitting: list[_Device]
+    ) -> None:
+        match = doc.value_at((*cond, "match"))
+        if not isinstance(match, dict):
+            return
+        carried: set[str] = set()
+        for device in emitting:
+            keys = device.events.get(event) if device.events is not None else None
+            if keys is None:
+                return  # a bridge whose data is not known here
+            carried |= keys
+        listed = ", ".join(sorted(carried)) or "nothing"
+        for key in match:
+            if isinstance(key, str) and key not in carried:
+                self.issues.append(doc.issue((*cond, "match", key), (
+                    f"never matches: no {event} event carries '{key}' (they carry: {listed}); "
+                    f"keep it with data: in the bridge's {event} mapping"), at_key=True))
+
+    def _battery(self, doc: YamlDocument, cond: Loc, selected: list[_Device],
+                 what: _Selection) -> None:
+        if any(d.kind not in KINDS or {"battery", "battery_low"} & d.points.keys()
+               for d in selected):
+            return
+        self.issues.append(doc.issue((*cond, "battery_low"), what.none_that(
+            "has a battery or battery_low point", "has no battery or battery_low point")))
+
+    def _count(self, doc: YamlDocument, when: Loc, family: str | None,
+               selected: list[_Device] | None) -> None:
+        """``at_least`` can hold: that many of the devices it counts share one group."""
+        at_least = doc.value_at((*when, "at_least"))
+        if (not isinstance(at_least, int) or isinstance(at_least, bool) or not selected
+                or self.places is None):
+            return
+        per = doc.value_at((*when, "per"))
+        per = per if per in _GROUPS else "entrance"
+        if family == "point":
+            point = doc.value_at((*when, "of", "point"))
+            selected = [d for d in selected if point in d.points]
+        most = self._largest_group(selected, per)
+        if not most or most >= at_least:
+            return
+        if len(selected) < at_least:
+            counted = f"{len(selected)} device{'' if len(selected) == 1 else 's'}"
+            message = f"at_least {at_least} never holds: it counts {counted} in all"
+        elif most == 1:
+            on = "on" if per == "floor" else "in"
+            message = f"at_least {at_least} never holds: no two of the devices it counts " \
+                      f"are {on} the same {per}"
+        else:
+            message = f"at_least {at_least} never holds: no {per} has more than {most} of " \
+                      "the devices it counts"
+        wider = next((g for g in _GROUPS[_GROUPS.index(per) + 1:]
+                      if self._largest_group(selected, g) >= at_least), None)
+        if wider:
+            message += f"; per: {wider} counts them together"
+        self.issues.append(doc.issue((*when, "at_least"), message))
+
+    def _largest_group(self, devices: list[_Device], per: str) -> int:
+        """As the engine groups them: by their place of kind ``per``, else their own place."""
+        groups = Counter(self._kind_above(d.place, per) or d.place for d in devices if d.place)
+        return max(groups.values(), default=0)
+
+    def _clear(self, doc: YamlDocument, loc: Loc, family: str | None) -> float | None:
+        """Warnings on how the alarm ends; returns the fixed delay after which it clears.
+
+        An event is an instant: nothing makes it stop holding, so its alarm needs a delay
+        (``clear.after``) where a state needs a test (``clear.when``) or none at all.
+        """
+        rule = doc.value_at(loc)
+        if family is None or not isinstance(rule, dict):
+            return None
+        clear = rule.get("clear")
+        if "clear" not in rule:
+            if family != "event":
+                return None
+            default = format_duration(DEFAULT_EVENT_CLEAR, "en")
+            self.issues.append(doc.issue((*loc, "when"), (
+                f"an event has no end: this alarm clears by itself {default} after it is "
+                "raised; write clear: {after: ...} to say how long it stays on the board"),
+                severity="warning"))
+            return DEFAULT_EVENT_CLEAR
+        if not isinstance(clear, dict):
+            return None
+        after = _seconds(clear.get("after"))
+        if after is not None and family != "event" and clear.get("when") is None:
+            self.issues.append(doc.issue((*loc, "clear", "after"), (
+                "clear.after ends the alarm after a fixed delay, even while the condition "
+                "still holds; leave it out to clear when the condition stops holding"),
+                severity="warning"))
+        elif family == "event" and after is None and clear.get("when") is None:
+            count = isinstance(doc.value_at((*loc, "when", "at_least")), int)
+            if not count:  # a count's events age out of ``within``, which ends it
+                self.issues.append(doc.issue((*loc, "clear"), (
+                    "an event has no end, so without after this alarm never clears by "
+                    "itself; give after: how long it stays on the board"), severity="warning"))
+        return after
+
+    def _raise(self, doc: YamlDocument, at: Loc, selected: list[_Device] | None,
+               family: str | None) -> None:
+        if not isinstance(doc.value_at(at), dict):
+            return
+        self._command(doc, (*at, "command"))
+        self._notice(doc, (*at, "notice"), selected, family)
+        self._webhook(doc, (*at, "webhook"))
+
+    def _command(self, doc: YamlDocument, at: Loc) -> None:
+        """An existing device, a point of it that accepts commands, a value of its type."""
+        device_v = _string(doc, (*at, "device"))
+        if device_v is None:
+            return
+        device = self.devices_by_id.get(device_v.text)
+        if device is None:
+            if self.devices_complete:
+                self._report(device_v, f"unknown device '{device_v.text}'"
+                                       f"{did_you_mean(device_v.text, self.devices_by_id)}")
+            return
+        point_v = _string(doc, (*at, "point"))
+        if point_v is None or device.kind not in KINDS:
+            return
+        writable = sorted(p for p in device.points if device.writable(p))
+        listed = (f"writable points: {', '.join(writable)}" if writable
+                  else "it has no writable point")
+        subject = f"device '{device_v.text}' ({device.kind})"
+        if point_v.text not in device.points:
+            self._report(point_v, f"unknown point '{point_v.text}' for {subject}; {listed}")
+            return
+        if not device.writable(point_v.text):
+            self._report(point_v, f"point '{point_v.text}' of {subject} cannot be written; "
+                                  f"{listed}")
+            return
+        ptype = device.points[point_v.text]
+        value = doc.value_at((*at, "value"))
+        if ptype and isinstance(value, bool | int | float | str) and not _fits(value, ptype):
+            where = (*at, "value")
+            advice = quote_advice(doc.entry(where), value) if ptype == "text" else ""
+            self.issues.append(doc.issue(where, (
+                f"{describe(value)} does not fit {ptype} point {point_v.text}; write "
+                f"{_ONE_OF[ptype]}{advice}")))
+
+    def _notice(self, doc: YamlDocument, at: Loc, selected: list[_Device] | None,
+                family: str | None) -> None:
+        """A private notice needs a unit: its ``unit``, else the raising device's own."""
+        notice = doc.value_at(at)
+        if not isinstance(notice, dict):
+            return
+        unit = notice.get("unit")
+        if isinstance(unit, str):
+            if "{" not in unit and self.places is not None:  # no template: a place id as is
+                node = self.places.get(unit)
+                if node is None:
+                    self._check_place(_Value(doc, (*at, "unit"), unit))
+                elif node.kind != "unit":
+                    self.issues.append(doc.issue((*at, "unit"), (
+                        f"{unit} is a {node.kind}, not a unit: a notice is private to "
+                        "the residents of one unit")))
+            return
+        if unit is not None:
+            return
+        if family == "count":
+            problem = "a count raises for a whole place, not for one device"
+        elif selected and self.places is not None and not any(
+                self._kind_above(d.place, "unit") for d in selected if d.place):
+            problem = "no device this rule selects is in a unit"
+        else:
+            return
+        self.issues.append(doc.issue(at, (
+            f"a notice goes to the unit of the device that raised the alarm, but {problem}; "
+            "give unit: the id of the unit (a template)")))
+
+    def _webhook(self, doc: YamlDocument, at: Loc) -> None:
+        url = _string(doc, (*at, "url"))
+        if url is None:
+            return
+        parts = urlsplit(url.text)
+        if parts.scheme == "http" and not _loopback(parts.hostname):
+            self.issues.append(doc.issue((*at, "url"), (
+                "plain http: the alarm travels unencrypted and the receiver is not "
+                "authenticated; use https (http is for this machine only: localhost, "
+                "127.0.0.1, ::1)"), severity="warning"))
+
+    def _escalation(self, doc: YamlDocument, loc: Loc, clears_after: float | None) -> None:
+        """Steps in the order they happen, each before the alarm clears by itself."""
+        latest: float | None = None
+        for i, _ in _items(doc, (*loc, "escalate")):
+            at = (*loc, "escalate", i, "after")
+            after = _seconds(doc.value_at(at))
+            if after is None:
+                continue
+            if latest is not None and after <= latest:
+                self.issues.append(doc.issue(at, (
+                    f"{format_duration(after, 'en')} is not after the step before "
+                    f"({format_duration(latest, 'en')}); list the steps in the order they "
+                    "happen")))
+            elif clears_after is not None and after >= clears_after:
+                self.issues.append(doc.issue(at, (
+                    f"never happens: the alarm clears {format_duration(clears_after, 'en')} "
+                    "after it is raised"), severity="warning"))
+            latest = after if latest is None else max(latest, after)
+
+    def _schedule(self, doc: YamlDocument, at: Loc) -> None:
+        """A window that can hold: some day, and ``from`` before ``to``."""
+        during = doc.value_at(at)
+        if not isinstance(during, dict):
+            return
+        if during.get("days") == []:
+            self.issues.append(doc.issue((*at, "days"), (
+                "no day: the rule would never raise; leave days out for every day")))
+        start, end = during.get("from", "00:00"), during.get("to", "24:00")
+        if not (isinstance(start, str) and isinstance(end, str)
+                and _TIME.match(start) and _TIME.match(end)):
+            return  # the schema reports a time that is not HH:MM
+        if end != "24:00" and end <= start:
+            where = (*at, "to") if "to" in during else at
+            self.issues.append(doc.issue(where, (
+                f"'{end}' is not after from '{start}', so the window is empty; across "
+                f"midnight, write two rules: from '{start}' to '24:00' and from '00:00' "
+                f"to '{end}'")))
+
+    def _post_updates(self, doc: YamlDocument, loc: Loc) -> None:
+        """An update of the rule's post needs a post (or a help request) to update."""
+        raised = doc.value_at((*loc, "raise"))
+        if isinstance(raised, dict) and (raised.get("post") or raised.get("help_request")):
+            return
+        for at in ((*loc, "acknowledge", "post_update"), (*loc, "clear", "post_update")):
+            if doc.value_at(at) is not None:
+                self.issues.append(doc.issue(at, (
+                    "nothing to update: the rule raises no post nor help_request"),
+                    severity="warning"))
+
+    def _rule_templates(self, doc: YamlDocument, loc: Loc) -> None:
+        """Every text compiles in the sandbox the engine renders it in.
+
+        Compiled, not only parsed, so that a misspelt filter (``round`` as ``rond``) is
+        found now rather than shown raw in a resident's feed.
+        """
+        places = list(_TEMPLATES)
+        for i, _ in _items(doc, (*loc, "escalate")):
+            places += [("escalate", i, "help_request", part) for part in ("title", "body")]
+        for rel in places:
+            at = (*loc, *rel)
+            value = doc.value_at(at)
+            texts = ([(at, value)] if isinstance(value, str) else
+                     [((*at, lang), v) for lang, v in value.items() if isinstance(v, str)]
+                     if isinstance(value, dict) else [])
+            for text_loc, text in texts:
+                try:
+                    self.jinja.from_string(text)
+                except TemplateSyntaxError as exc:
+                    where = f" (template line {exc.lineno})" if "\n" in text.strip() else ""
+                    self.issues.append(doc.issue(text_loc, f"template error: {exc.message}{where}"))
+                    continue
+                if rel in _SHOWN_ON_THE_POST:
+                    self._reveal(doc, loc, text_loc, text)
+
+    def _reveal(self, doc: YamlDocument, loc: Loc, text_loc: Loc, text: str) -> None:
+        """A resident-facing text names the device only where ``reveal: device`` allows it.
+
+        The engine leaves ``device.id`` and ``device.name`` out of a post's context below
+        that level, so such a title would not render; more to the point, it would say
+        more than the rule allows ("the cellar of flat 31" rather than "the basement").
+        The updates made to the post on acknowledge and clear are held to the same cap.
+        """
+        reveal = doc.value_at((*loc, "raise", "post", "reveal"))
+        reveal = _DEFAULT_REVEAL if reveal is None else reveal
+        if reveal == "device" or reveal not in _REVEALS:  # the schema reports a bad one
+            return
+        for attr in _device_details(self.jinja.parse(text)):
+            self.issues.append(doc.issue(text_loc, (
+                f"device.{attr} tells residents more than reveal: {reveal} allows; say "
+                "where with place.name, or write reveal: device if naming the device is fine")))
+
+    def _kind_above(self, place: str | None, kind: str) -> str | None:
+        """The place of ``kind`` at or above ``place``, as the engine scopes and groups."""
+        places = self.places or {}
+        node = places.get(place) if place else None
+        while node is not None:
+            if node.kind == kind:
+                return node.id
+            node = places.get(node.parent_id) if node.parent_id else None
+        return None
+
     def _under(self, place: str | None, ancestor: str) -> bool:
         places = self.places or {}
         node = places.get(place) if place else None
@@ -423,20 +906,6 @@ class CrossChecks:
                 return True
             node = places.get(node.parent_id) if node.parent_id else None
         return False
-
-    def _rule_templates(self, doc: YamlDocument, loc: Loc) -> None:
-        for part in ("title", "body"):
-            at = (*loc, "raise", "post", part)
-            value = doc.value_at(at)
-            texts = ([(at, value)] if isinstance(value, str) else
-                     [((*at, lang), v) for lang, v in value.items() if isinstance(v, str)]
-                     if isinstance(value, dict) else [])
-            for text_loc, text in texts:
-                try:
-                    self.jinja.parse(text)  # syntax only: filters may be added by the rules engine
-                except TemplateSyntaxError as exc:
-                    where = f" (template line {exc.lineno})" if "\n" in text.strip() else ""
-                    self.issues.append(doc.issue(text_loc, f"template error: {exc.message}{where}"))
 
     # --- shared
 
@@ -465,6 +934,68 @@ class CrossChecks:
 
     def _report(self, value: _Value, message: str) -> None:
         self.issues.append(value.doc.issue(value.loc, message))
+
+
+def _device_events(doc: YamlDocument, kind: str | None) -> dict[str, frozenset[str] | None] | None:
+    """What a device of ``kind`` on the bridge of ``doc`` emits; None when unknown."""
+    kind_def = KINDS.get(kind) if kind else None
+    if kind_def is None:
+        return None
+    if doc.value_at(("bridge", "format")) != "intercom":
+        return dict.fromkeys(kind_def.events)  # events, if any, from a family not described here
+    mappings = doc.value_at(("bridge", "events"))
+    if not isinstance(mappings, list):
+        return None
+    events: dict[str, frozenset[str]] = {}
+    for mapping in mappings:
+        event = mapping.get("event") if isinstance(mapping, dict) else None
+        if isinstance(event, str) and event in kind_def.events:
+            data = mapping.get("data")
+            keys = frozenset(k for k in data if isinstance(k, str)) if isinstance(data, dict) \
+                else frozenset()
+            events[event] = events.get(event, frozenset()) | keys
+    return dict(events)
+
+
+def _device_details(template: nodes.Template) -> list[str]:
+    """The details of ``device`` a template reads that only ``reveal: device`` provides."""
+    found: list[str] = []
+    for node in template.find_all((nodes.Getattr, nodes.Getitem)):
+        target = node.node
+        key = node.attr if isinstance(node, nodes.Getattr) else (
+            node.arg.value if isinstance(node.arg, nodes.Const) else None)
+        if (isinstance(target, nodes.Name) and target.name == "device"
+                and key in _DEVICE_DETAILS and key not in found):
+            found.append(key)
+    return found
+
+
+def _family(condition: Any) -> str | None:
+    """``point``, ``offline``, ``battery``, ``event`` or ``count``; None for no mapping."""
+    if not isinstance(condition, dict):
+        return None
+    return next((family for key, family in _FAMILY_KEYS if key in condition), "point")
+
+
+def _seconds(value: Any) -> float | None:
+    """A duration as written, in seconds; None when absent or unreadable (reported already)."""
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError:
+        return None
+
+
+def _loopback(host: str | None) -> bool:
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _merge(devices: list[_Device]) -> dict[str, set[str | None]]:

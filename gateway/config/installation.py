@@ -19,6 +19,9 @@ class MembershipSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     place: str
     role: str
+    #: The on-call contact of the place's building, paged by rules (``raise.on_call``)
+    #: and by escalations of alarms nobody acknowledged.
+    on_call: bool = False
 
 
 class MemberSpec(BaseModel):

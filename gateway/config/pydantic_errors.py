@@ -39,11 +39,12 @@ from gateway.config.errors import ConfigIssue, Loc, describe, did_you_mean, fiel
 from gateway.config.yaml_positions import (
     YamlDocument,
     is_yaml11_bool,
+    is_yaml11_sexagesimal,
     quote_advice,
     quote_hint,
     value_at,
 )
-from rules.schema import CONDITION_TAGS
+from rules.schema import CONDITION_TAGS, Schedule, WebhookAction
 
 __all__ = ["translate_errors", "yaml11_value_warnings"]
 
@@ -73,7 +74,7 @@ class _Union:
     def by_tag(self) -> dict[Hashable, Any]:
         """Tag value -> member, for a tagged union of models with ``Literal`` tags or ``Tag``s."""
         if self.tags:
-            return dict(self.tags)
+            return {tag: member for tag, member in self.tags.items()}
         if self.discriminator is None:
             return {}
         tags: dict[Hashable, Any] = {}
@@ -314,11 +315,40 @@ def _issue_for(doc: YamlDocument, item: _Located) -> ConfigIssue:
     message = _message(kind, value, ctx, err["msg"])
     if kind == "literal_error" and isinstance(value, str):
         literal, _ = _unwrap(item.leaf)
-        message += did_you_mean(value, [str(a) for a in typing.get_args(literal)])
+        known = [str(a) for a in typing.get_args(literal)]
+        day = _FRENCH_DAYS.get(value.lower().rstrip("."))
+        if day in known:
+            message += f"; did you mean '{day}'? (days are written in English)"
+        else:
+            message += did_you_mean(value, known)
     return doc.issue(loc, message)
 
 
+#: Days as a French installer abbreviates them, for ``during.days``.
+_FRENCH_DAYS = {"lun": "mon", "lundi": "mon", "mar": "tue", "mardi": "tue", "mer": "wed",
+                "mercredi": "wed", "jeu": "thu", "jeudi": "thu", "ven": "fri",
+                "vendredi": "fri", "sam": "sat", "samedi": "sat", "dim": "sun",
+                "dimanche": "sun"}
+
+
+def _padded(text: str) -> str:
+    """``7:30`` as a time of day is written ``07:30``."""
+    return f"0{text}" if len(text.split(":", 1)[0]) == 1 else text
+
+
 _TAG_ERRORS = ("union_tag_invalid", "union_tag_not_found")
+
+
+
+def _patterns(model: type[BaseModel], *names: str) -> frozenset[str]:
+    """The ``pattern`` constraints of some fields, to recognise them in an error's ctx."""
+    return frozenset(meta.pattern for name in names for meta in model.model_fields[name].metadata
+                     if isinstance(getattr(meta, "pattern", None), str))
+
+
+#: The patterns of a ``during:`` window's ``from`` and ``to``, and of a webhook's ``url``.
+_TIME_PATTERNS = _patterns(Schedule, "from_", "to")
+_URL_PATTERNS = _patterns(WebhookAction, "url")
 
 
 def _shared_field_errors(item: _Located) -> list[_Located]:
@@ -360,6 +390,8 @@ def _tag_issue(doc: YamlDocument, item: _Located) -> ConfigIssue:
     """
     err, loc = item.error, item.data_loc
     _, union = _unwrap(item.leaf)
+    if union is not None and union.tags:
+        return _picked_issue(doc, item, union)
     tag = union.discriminator if union and union.discriminator else (
         str((err.get("ctx") or {}).get("discriminator", "type")).strip("'\""))
     known = sorted(str(t) for t in union.by_tag()) if union else []
@@ -382,12 +414,31 @@ def _tag_issue(doc: YamlDocument, item: _Located) -> ConfigIssue:
     return doc.issue((*loc, tag), message)
 
 
+def _picked_issue(doc: YamlDocument, item: _Located, union: _Union) -> ConfigIssue:
+    """A union picked by a function refused the input: no member has that shape at all.
+
+    A mapping that picks no member is a rule condition in practice, reported by
+    :func:`_condition_issues` before this is reached; this is the fallback.
+    """
+    value = item.error.get("input")
+    if not isinstance(value, dict):
+        message = f"expected a mapping, got {describe(value)}"
+        return doc.issue(item.data_loc, message + quote_advice(doc.entry(item.data_loc), value))
+    return doc.issue(item.data_loc, f"expected one of: {', '.join(union.tags)}")
+
+
 def _message(kind: str, value: Any, ctx: dict[str, Any], fallback: str) -> str:
     if kind in ("value_error", "assertion_error") and "error" in ctx:
         return str(ctx["error"])
     if kind == "literal_error":
         return f"expected {ctx['expected']}, got {describe(value)}"
     if kind == "string_pattern_mismatch":
+        if ctx.get("pattern") in _TIME_PATTERNS:
+            latest = "'24:00'" if "24:00" in str(ctx.get("pattern")) else "'23:59'"
+            return (f"{describe(value)} is not a time of day; write it as HH:MM between "
+                    f"'00:00' and {latest}, e.g. '07:30'")
+        if ctx.get("pattern") in _URL_PATTERNS:
+            return f"{describe(value)} is not a web address; write it as https://host/path"
         if ctx.get("pattern") == ID_PATTERN:
             return (f"{describe(value)} is not a valid id; use lower-case letters, digits, "
                     "'.', '_' and '-', starting with a letter or a digit")
@@ -423,6 +474,81 @@ def _union_issue(doc: YamlDocument, at: Loc, group: list[_Located]) -> ConfigIss
     if "a string" in nouns:
         message += quote_advice(doc.entry(at), value)
     return doc.issue(at, message)
+
+
+# --- rule conditions: which one the installer meant -------------------------------------
+
+_POINT_TESTS = ("is", "in", "above", "below", "between", "changed", "rate", "missing")
+
+#: The keys that pick each condition, as ``rules.schema``'s picker reads them.
+_CONDITION_KEYS: dict[str, tuple[str, ...]] = {
+    "PointCondition": _POINT_TESTS,
+    "OfflineCondition": ("offline_for",),
+    "BatteryLowCondition": ("battery_low",),
+    "EventCondition": ("event",),
+    "CountCondition": ("at_least",),
+}
+
+
+def _condition_issues(doc: YamlDocument, located: list[_Located]) -> dict[Loc, ConfigIssue]:
+    """One issue per rule condition that is no condition, or two, by the keys it has.
+
+    The picker falls back on a point condition for a mapping it does not recognise,
+    so ``{kind: lift_monitor, offline: 30m}`` would read "point: field required",
+    and ``{offline_for: 1h, below: 10}`` "below: unknown field": true, and beside the
+    point. Every error below such a condition is replaced by the one that is not.
+    """
+    found: dict[Loc, ConfigIssue] = {}
+    for item in located:
+        candidates = list(item.choices)
+        _, leaf_union = _unwrap(item.leaf)
+        if item.error["type"] in _TAG_ERRORS and leaf_union is not None:
+            candidates.append((item.data_loc, leaf_union))
+        for at, union in candidates:
+            if not union.tags or not set(union.tags) <= CONDITION_TAGS or at in found:
+                continue
+            if _below_any(at, found):
+                continue
+            data = doc.value_at(at)
+            problem = _condition_problem(data, union.tags) if isinstance(data, dict) else None
+            if problem is not None:
+                found[at] = doc.issue(at, problem)
+    return {at: issue for at, issue in found.items() if not _below_any(at, found, strictly=True)}
+
+
+def _below_any(loc: Loc, tops: dict[Loc, Any], *, strictly: bool = False) -> bool:
+    return any(loc[:len(top)] == top and (len(loc) > len(top) or not strictly) for top in tops)
+
+
+def _condition_problem(data: dict[Hashable, Any], allowed: dict[str, Any]) -> str | None:
+    """What is wrong with the keys of a condition that ``allowed`` conditions could take."""
+    present: dict[str, list[str]] = {}
+    for key in data:
+        for tag, keys in _CONDITION_KEYS.items():
+            owned_by_battery = key == "below" and "battery_low" in data
+            if key in keys and not (tag == "PointCondition" and owned_by_battery):
+                present.setdefault(tag, []).append(str(key))
+    if not present:
+        return f"give {_conditions_listed(allowed)}"
+    if "CountCondition" in present and "CountCondition" not in allowed:
+        return f"a count cannot count counts: of takes {_conditions_listed(allowed)}"
+    if "CountCondition" in present and len(present) > 1:
+        own = _field_names(allowed["CountCondition"])
+        moved = [str(k) for k in data if k not in own]
+        return (f"at_least counts the devices for which the condition under of holds: "
+                f"move {', '.join(moved)} under of")
+    if len(present) > 1:
+        first = [keys[0] for keys in present.values()]
+        return (f"{' and '.join(first)} are two conditions; a when holds one "
+                "(write one rule for each)")
+    return None
+
+
+def _conditions_listed(allowed: dict[str, Any]) -> str:
+    """``a point test (is, ...), offline_for, battery_low, event or at_least``."""
+    names = [f"a point test ({', '.join(_POINT_TESTS)})" if tag == "PointCondition"
+             else _CONDITION_KEYS[tag][0] for tag in _CONDITION_KEYS if tag in allowed]
+    return f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
 
 
 # --- model validators: which field they are about ---------------------------------------
@@ -480,7 +606,8 @@ def _focus(leaf: Any, data: dict[Hashable, Any]) -> Loc:
 
 def yaml11_value_warnings(doc: YamlDocument, model: type[BaseModel]) -> list[ConfigIssue]:
     """Warnings for unquoted ``on``/``off``/``yes``/``no`` values read as booleans where
-    the schema would have taken the text as well.
+    the schema would have taken the text as well, and for ``1:30`` read as the number 90
+    (base 60) anywhere: nobody writes a number that way on purpose.
 
     Where only a boolean fits (``basement: yes``) the word means what it says; where
     only text fits, pydantic already refuses the boolean with a hint. In between, the
@@ -489,6 +616,14 @@ def yaml11_value_warnings(doc: YamlDocument, model: type[BaseModel]) -> list[Con
     """
     issues: list[ConfigIssue] = []
     for loc, entry in doc.entries.items():
+        if entry.text is not None and ":" in entry.text:
+            value = doc.value_at(loc)
+            if is_yaml11_sexagesimal(entry.text, value) and not _under_bool_key(doc, loc):
+                issues.append(doc.issue(loc, (
+                    f"unquoted '{entry.text}' is read as the number {describe(value)} in "
+                    "YAML 1.1 (base 60); write a duration as 1h30m or 1m30s, and quote a "
+                    f"time of day ('{_padded(entry.text)}')"), severity="warning"))
+            continue
         if not is_yaml11_bool(entry.text):  # first: the cheap test, false for nearly all
             continue
         value = doc.value_at(loc)
@@ -511,13 +646,12 @@ def yaml11_value_message(text: str, value: bool) -> str:
 def _types_at(tp: Any, data: Any, loc: Loc) -> list[Any]:
     """The scalar types the schema accepts at ``loc`` of ``data``; [] where it is unknown.
 
-    A tagged union follows the member the data's tag names; an untagged one every member.
+    A tagged union follows the member the data picks; an untagged one every member.
     """
     tp, union = _unwrap(tp)
     if union is not None:
-        if union.discriminator is not None:
-            tag = data.get(union.discriminator) if isinstance(data, dict) else None
-            member = union.by_tag().get(tag) if isinstance(tag, Hashable) else None
+        if union.is_tagged:
+            member = union.member_for(data)
             return _types_at(member, data, loc) if member is not None else []
         return [leaf for member in union.members for leaf in _types_at(member, data, loc)]
     if not loc:

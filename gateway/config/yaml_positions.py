@@ -8,11 +8,13 @@ the same plain data ``safe_load`` would and, beside it, a map from each value's 
 
 The walk also catches what ``safe_load`` silently accepts: duplicate keys (the last
 one wins, hiding the first) and unquoted ``on``/``off``/``yes``/``no`` keys, which
-YAML 1.1 reads as booleans.
+YAML 1.1 reads as booleans. Its other trap, ``22:00`` read as the base-60 number
+1320, is explained wherever such a number is refused or looks unintended.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +26,9 @@ from gateway.config.errors import ConfigIssue, Loc, Severity, field_name
 
 #: Plain scalars PyYAML reads as booleans although they look like words.
 YAML11_BOOL_WORDS = frozenset({"on", "off", "yes", "no"})
+
+#: A plain scalar YAML 1.1 reads as a base-60 number: ``22:00`` is 1320, ``1:30`` is 90.
+_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _NULL_TAG = "tag:yaml.org,2002:null"
@@ -112,12 +117,23 @@ def quote_advice(entry: Entry, value: Any) -> str:
     if isinstance(value, bool) and is_yaml11_bool(entry.text):
         shown = "true" if value else "false"
         return f" (YAML 1.1 reads an unquoted {entry.text} as {shown}); {quote_hint(entry.text)}"
+    if is_yaml11_sexagesimal(entry.text, value):
+        hours = entry.text.lstrip("+-").split(":", 1)[0]
+        shown = f"0{entry.text}" if len(hours) == 1 else entry.text  # a time of day: 07:30
+        return (f" (YAML 1.1 reads an unquoted {entry.text} as a number in base 60); "
+                f"{quote_hint(shown)}")
     return f"; {quote_hint(entry.text)}"
 
 
 def is_yaml11_bool(text: str | None) -> bool:
     """True for the words YAML 1.1 (and so PyYAML) reads as booleans, ``on`` and friends."""
     return text is not None and text.lower() in YAML11_BOOL_WORDS
+
+
+def is_yaml11_sexagesimal(text: str | None, value: Any) -> bool:
+    """True for a time-like plain scalar that PyYAML turned into a number (``22:00``)."""
+    return (text is not None and isinstance(value, int | float) and not isinstance(value, bool)
+            and ":" in text and _SEXAGESIMAL.match(text) is not None)
 
 
 def parse_yaml(text: str, path: str) -> tuple[YamlDocument | None, list[ConfigIssue]]:

@@ -16,9 +16,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from social.accounts import DEFAULT_TOKEN_TTL
-from social.api.routes import alarms, auth, feed, health, me
+from social.api.routes import alarms, auth, feed, health, me, notifications
 from social.db import Database
-from social.errors import InvalidCursor, PlaceNotVisible
+from social.errors import (
+    AlarmConflict,
+    AlarmNotFound,
+    InvalidCursor,
+    NotificationNotFound,
+    PlaceNotVisible,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +40,7 @@ def create_app(database: Database, *, token_ttl: timedelta = DEFAULT_TOKEN_TTL) 
     )
     app.state.database = database
     app.state.token_ttl = token_ttl
-    for module in (auth, me, feed, alarms, health):
+    for module in (auth, me, feed, alarms, notifications, health):
         app.include_router(module.router)
     _install_error_handlers(app)
     return app
@@ -45,6 +51,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(InvalidCursor, _bad_request)
     app.add_exception_handler(PlaceNotVisible, _not_found)
+    app.add_exception_handler(AlarmNotFound, _not_found)
+    app.add_exception_handler(NotificationNotFound, _not_found)
+    app.add_exception_handler(AlarmConflict, _conflict)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -78,6 +87,10 @@ async def _bad_request(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_404_NOT_FOUND)
+
+
+async def _conflict(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_409_CONFLICT)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Public(BaseModel):
@@ -66,6 +66,11 @@ class FeedPublic(Public):
     next_cursor: str | None
 
 
+class MemberRefPublic(Public):
+    id: int
+    display_name: str
+
+
 class AlarmPublic(Public):
     id: int
     rule_id: str
@@ -74,14 +79,72 @@ class AlarmPublic(Public):
     place: PlacePublic
     building_id: str | None
     severity: str
-    state: str
+    state: Literal["active", "acknowledged", "cleared"]
     title: str
     raised_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: MemberRefPublic | None
+    ack_note: str | None
+    escalated_steps: int
     cleared_at: datetime | None
 
 
 class AlarmsPublic(Public):
     items: list[AlarmPublic]
+
+
+class AcknowledgeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(default="", max_length=2000,
+                      description="what is being done, shown to residents on the alert post")
+
+
+class EvidencePublic(Public):
+    device_id: str
+    what: str
+    at: datetime
+    condition: str
+
+
+class EscalationPublic(Public):
+    step: int
+    after_seconds: float
+    notify: str
+    due_at: datetime
+    escalated_at: datetime | None
+    help_request: bool
+
+
+class AlarmTimesPublic(Public):
+    raised_at: datetime
+    acknowledged_at: datetime | None
+    escalations: list[EscalationPublic]
+    cleared_at: datetime | None
+
+
+class AlarmExplanationPublic(Public):
+    """Why an alarm was raised and what happened to it since."""
+
+    alarm: AlarmPublic
+    rule_id: str
+    severity: str
+    evidence: list[EvidencePublic]
+    times: AlarmTimesPublic
+
+
+class NotificationPublic(Public):
+    id: int
+    kind: str
+    alarm_id: int | None
+    title: str
+    body: str
+    created_at: datetime
+    delivered_at: datetime
+    read_at: datetime | None
+
+
+class NotificationsPublic(Public):
+    items: list[NotificationPublic]
 
 
 class HealthPublic(Public):

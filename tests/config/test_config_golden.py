@@ -26,6 +26,13 @@ from devices.schema import BRIDGE_FORMATS
 from devices.units import UNITS
 from firmware_bridge.families import FAMILIES, make_decoder
 from gateway.config.loader import load_installation
+from rules.schema import (
+    CONDITION_TAGS,
+    CountCondition,
+    EventCondition,
+    PointCondition,
+    RaiseActions,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = Path(__file__).resolve().parent / "cases"
@@ -57,6 +64,10 @@ def test_the_corpus_covers_the_required_mistakes() -> None:
         "unknown_format", "ttn_layout_errors", "binary_without_layout", "intercom_events",
         "bad_topic_pattern", "from_unit_not_convertible", "map_value_type", "range_on_bool",
         "unquoted_on_in_map", "ttn_without_layouts", "rule_test_types", "bridge_decoder_errors",
+        "rules_condition_shape", "rules_point_tests", "rules_events", "rules_device_conditions",
+        "rules_count", "rules_command", "rules_templates", "rules_schedule_escalation",
+        "rules_actions", "rules_clear", "rules_unreadable_bridge", "rules_reveal",
+        "members_on_call",
     }
     assert required <= set(GOLDEN)
     assert set(BROKEN) <= set(GOLDEN), "every broken case needs an expected.txt"
@@ -111,3 +122,34 @@ def test_all_families_builds_the_decoder_of_every_registered_family(fmt: str) ->
     decoder = make_decoder(bridge)
 
     assert callable(decoder.decode)
+
+
+@pytest.mark.parametrize("case", GOLDEN)
+def test_no_union_tag_shows_in_a_field_name(case: str) -> None:
+    """``rules[0].when.below``, never ``rules[0].when.PointCondition.below``."""
+    assert not any(tag in expected_output(case) for tag in CONDITION_TAGS)
+
+
+def test_all_families_has_a_rule_of_every_condition_and_action() -> None:
+    """The case is also the installer's living example of the rules: keep it complete."""
+    rules = load_installation(CASES / "valid_all_families").rules
+    inner = [r.when.of if isinstance(r.when, CountCondition) else r.when for r in rules]
+
+    assert {type(r.when).__name__ for r in rules} == CONDITION_TAGS
+    assert {c.test_name for c in inner if isinstance(c, PointCondition)} == {
+        "is", "in", "above", "below", "between", "changed", "rate", "missing"}
+    assert any(isinstance(c, PointCondition) and c.hysteresis for c in inner)
+    assert any(isinstance(c, EventCondition) and c.match for c in inner)
+    optional_actions = [name for name, info in RaiseActions.model_fields.items()
+                        if info.default is None]
+    for action in optional_actions:
+        assert any(getattr(r.raise_, action) is not None for r in rules), action
+    assert any(r.raise_.on_call for r in rules)
+    assert any(r.raise_.notify == "none" for r in rules)
+    assert any(r.raise_.post and r.raise_.post.reveal != "floor" for r in rules)
+    assert any(r.during for r in rules) and any(r.cooldown for r in rules)
+    assert any(r.acknowledge for r in rules)
+    assert any(step.help_request for r in rules for step in r.escalate)
+    clears = [r.clear for r in rules if r.clear]
+    assert any(c.when for c in clears) and any(c.after for c in clears)
+    assert any(c.post_update for c in clears)

@@ -360,3 +360,65 @@ def test_a_field_of_the_chosen_member_is_named_without_the_tag(tmp_path: Path) -
         "bridges/b.yaml:1:53: bridge.colour: unknown field; expected one of: id, format, "
         "base_topic",
     ]
+
+
+# --- rule conditions: a union picked by its keys ------------------------------------------
+
+INTERCOM = """\
+bridge:
+  id: portier
+  format: intercom
+  topic: "portier/{source}/event"
+  events:
+    - {match: {event: ring}, event: call, data: {apartment: apartment}}
+devices:
+  - {id: portier-b, source: station-b, kind: intercom, place: lilas/b/0}
+"""
+
+
+def test_a_condition_error_names_the_field_without_the_member_tag(tmp_path: Path) -> None:
+    rules = "rules:\n  - id: r\n    when: {point: temperature, below: low}\n"
+    root = write(tmp_path, {"site.yaml": SITE, "bridges/z.yaml": BRIDGE, "rules/r.yaml": rules})
+
+    assert issues_of(root) == [
+        "rules/r.yaml:3:39: rules[0].when.below: expected a number, got 'low'",
+    ]
+
+
+def test_the_member_picked_by_the_keys_decides_which_yaml_words_are_warned(
+    tmp_path: Path,
+) -> None:
+    """``match`` takes text or booleans (warned); ``battery_low`` takes only true (not warned)."""
+    rules = """\
+rules:
+  - id: call
+    when: {event: call, match: {apartment: on}}
+    clear: {after: 5m}
+  - id: battery
+    when: {battery_low: yes}
+"""
+    root = write(tmp_path, {"site.yaml": SITE, "bridges/z.yaml": BRIDGE,
+                            "bridges/p.yaml": INTERCOM, "rules/r.yaml": rules})
+
+    installation = load_installation(root)
+
+    assert [w.field for w in installation.warnings] == ["rules[0].when.match.apartment"]
+
+
+def test_checks_that_need_the_devices_keep_quiet_when_a_bridge_is_unreadable(
+    tmp_path: Path,
+) -> None:
+    rules = """\
+rules:
+  - id: parcel
+    when: {kind: intercom, event: parcel_delivered}
+    clear: {after: 1h}
+  - id: valve
+    when: {kind: water_leak_sensor, point: water_leak, is: true}
+    raise: {command: {device: valve-b, point: open, value: false}}
+"""
+    root = write(tmp_path, {"site.yaml": SITE, "bridges/z.yaml": BRIDGE,
+                            "bridges/p.yaml": INTERCOM, "bridges/v.yaml": "bridge: [",
+                            "rules/r.yaml": rules})
+
+    assert [i.split(": ")[1] for i in issues_of(root)] == ["-"]  # the YAML error alone

@@ -117,3 +117,19 @@ def test_seed_members_refuses_an_unknown_place(db: Database) -> None:
     assert str(error.value) == (
         "unknown place 'nowhere' (membership of member 'gardienne'): it is not in the site"
     )
+
+
+def test_seed_members_sets_and_unsets_on_call(db: Database) -> None:
+    def seed(on_call: bool) -> list[tuple[str, bool, bool]]:
+        plumber = MemberSpec(username="plombier", display_name="Le plombier", password="secret",
+                             memberships=[MembershipSpec(place="lilas", role="installer",
+                                                         on_call=on_call)])
+        with db.session() as session:
+            seed_members(session, [plumber])
+            session.commit()
+            rows = session.scalars(select(Membership).order_by(Membership.id))
+            return [(m.place_id, m.on_call, m.ended_at is None) for m in rows]
+
+    assert seed(True) == [("lilas", True, True)]
+    assert seed(False) == [("lilas", False, True)]  # the same membership, no longer on call
+    assert MembershipSpec(place="lilas", role="manager").on_call is False

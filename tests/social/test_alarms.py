@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from rules.actions import ClearAlarm, PostDraft, RaiseAlarm
 from social.alarms import AlarmBook, AlarmChange, open_alarm_keys
@@ -16,6 +15,7 @@ from social.errors import UnknownPlace
 from social.models import Alarm, Post
 from social.places import sync_places
 from social.site import PlaceNode
+from tests.social.helpers import wait_until_blocked
 
 T0 = datetime(2026, 3, 14, 10, 42, tzinfo=UTC).timestamp()
 
@@ -148,31 +148,6 @@ def test_unknown_place_is_refused_with_context(db: Database) -> None:
     assert str(error.value) == (
         "unknown place 'nowhere' (alarm water-leak on x): it is not in the site"
     )
-
-
-def wait_until_blocked(db: Database, worker: threading.Thread) -> None:
-    """Return once ``worker`` waits for the first transaction to end.
-
-    PostgreSQL shows the wait (on the UNIQUE index, past the "already open?" check);
-    SQLite cannot, so there we only make sure the worker has had time to get stuck
-    in ``BEGIN IMMEDIATE``.
-    """
-    if db.dialect == "sqlite":
-        time.sleep(0.3)
-        assert worker.is_alive(), "the second writer should wait for the first to commit"
-        return
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        assert worker.is_alive(), "the second writer should wait for the first to commit"
-        with db.engine.connect() as conn:
-            waiting = conn.execute(text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )).scalar()
-        if waiting:
-            return
-        time.sleep(0.02)
-    pytest.fail("the second writer never blocked on the first")
 
 
 def test_concurrent_raises_open_one_alarm(db: Database) -> None:

@@ -215,15 +215,17 @@ def test_manager_reads_the_alarms_of_their_building(
 def test_validation_errors_are_clear_json(client: TestClient) -> None:
     headers = login(client, "syndic")
 
-    response = client.get("/api/alarms", params={"state": "open"}, headers=headers)
+    response = client.get("/api/alarms", params={"state": "closed"}, headers=headers)
     feed = client.get("/api/feed", params={"limit": 0}, headers=headers)
 
     assert response.status_code == 422
     assert response.json()["detail"] == (
-        "invalid request: query.state: Input should be 'active', 'cleared' or 'all'"
+        "invalid request: query.state: Input should be 'active', 'acknowledged', 'open', "
+        "'cleared' or 'all'"
     )
     assert response.json()["errors"] == [{
-        "loc": ["query", "state"], "msg": "Input should be 'active', 'cleared' or 'all'",
+        "loc": ["query", "state"],
+        "msg": "Input should be 'active', 'acknowledged', 'open', 'cleared' or 'all'",
         "type": "literal_error",
     }]
     assert feed.json()["detail"] == (
@@ -272,6 +274,8 @@ def test_openapi_documents_every_route(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
 
     assert set(paths) == {
-        "/api/auth/token", "/api/me", "/api/feed", "/api/alarms", "/api/healthz"
+        "/api/auth/token", "/api/me", "/api/feed", "/api/alarms",
+        "/api/alarms/{alarm_id}/acknowledge", "/api/alarms/{alarm_id}/explain",
+        "/api/notifications", "/api/notifications/{notification_id}/read", "/api/healthz",
     }
     assert client.get("/docs").status_code == 200

@@ -98,7 +98,7 @@ def test_manager_sees_alarms_of_their_building_only(database: Database, posted: 
         session.commit()
 
         seen = manager_alarms(session, posted.manager, state="all")
-        assert [alarm.device_id for alarm, _place in seen] == ["leak-lilas"]
+        assert [row.alarm.device_id for row in seen] == ["leak-lilas"]
         assert set(session.scalars(manageable_building_ids(posted.manager))) == {"lilas"}
         for member in (posted.resident, posted.merchant, posted.ended, posted.unverified):
             assert manager_alarms(session, member, state="all") == []

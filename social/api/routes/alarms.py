@@ -1,14 +1,30 @@
-"""Alarms, for the managers of the buildings they happened in."""
+"""Alarms, for the managers of the buildings they happened in.
+
+An alarm of a building the caller does not manage answers 404, exactly like an id
+that does not exist: probing ids tells nobody what happens in other buildings.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from social.alarms import manager_alarms
+from social.alarms import AlarmBook, AlarmRow, AlarmStateFilter, manager_alarm, manager_alarms
 from social.api.deps import CurrentMember, SessionDep
-from social.api.schemas import AlarmPublic, AlarmsPublic, ErrorPublic, PlacePublic
+from social.api.schemas import (
+    AcknowledgeRequest,
+    AlarmExplanationPublic,
+    AlarmPublic,
+    AlarmsPublic,
+    AlarmTimesPublic,
+    ErrorPublic,
+    EscalationPublic,
+    EvidencePublic,
+    MemberRefPublic,
+    PlacePublic,
+)
 from social.posts import localize
 from social.visibility import manages_any_building
 
@@ -18,6 +34,25 @@ NOT_A_MANAGER = (
     "alarms are for building managers: you hold no verified manager, syndic or landlord "
     "membership of a building"
 )
+_ONE_ALARM = {401: {"model": ErrorPublic}, 404: {"model": ErrorPublic}}
+
+
+def alarm_public(row: AlarmRow, language: str) -> AlarmPublic:
+    alarm = row.alarm
+    acknowledged_by = None
+    if alarm.acknowledged_by is not None and row.acknowledged_by_name is not None:
+        acknowledged_by = MemberRefPublic(id=alarm.acknowledged_by,
+                                          display_name=row.acknowledged_by_name)
+    return AlarmPublic(
+        id=alarm.id, rule_id=alarm.rule_id, device_id=alarm.device_id,
+        episode=alarm.episode, place=PlacePublic.model_validate(row.place),
+        building_id=alarm.building_id, severity=alarm.severity,
+        state=alarm.state,  # type: ignore[arg-type]  # the CHECK constraint keeps it valid
+        title=str(localize(alarm.title, language) or ""),
+        raised_at=alarm.raised_at, acknowledged_at=alarm.acknowledged_at,
+        acknowledged_by=acknowledged_by, ack_note=alarm.ack_note,
+        escalated_steps=alarm.escalated_steps, cleared_at=alarm.cleared_at,
+    )
 
 
 @router.get(
@@ -26,20 +61,60 @@ NOT_A_MANAGER = (
 def read_alarms(
     member: CurrentMember,
     session: SessionDep,
-    state: Annotated[Literal["active", "cleared", "all"], Query()] = "active",
+    state: Annotated[AlarmStateFilter, Query(
+        description="open = active or acknowledged (not cleared yet)")] = "open",
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> AlarmsPublic:
     """The alarms of the buildings the caller manages, newest first."""
     if not manages_any_building(session, member.id):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NOT_A_MANAGER)
-    items = [
-        AlarmPublic(
-            id=alarm.id, rule_id=alarm.rule_id, device_id=alarm.device_id,
-            episode=alarm.episode, place=PlacePublic.model_validate(place),
-            building_id=alarm.building_id, severity=alarm.severity, state=alarm.state,
-            title=str(localize(alarm.title, member.language) or ""),
-            raised_at=alarm.raised_at, cleared_at=alarm.cleared_at,
+    rows = manager_alarms(session, member.id, state=state, limit=limit)
+    return AlarmsPublic(items=[alarm_public(row, member.language) for row in rows])
+
+
+@router.post(
+    "/alarms/{alarm_id}/acknowledge",
+    responses={**_ONE_ALARM, 409: {"model": ErrorPublic}},
+)
+def acknowledge_alarm(
+    alarm_id: int, body: AcknowledgeRequest, member: CurrentMember, session: SessionDep
+) -> AlarmPublic:
+    """Take charge of an active alarm; its alert post tells residents (updated, not reposted).
+
+    409 when it is already acknowledged or cleared.
+    """
+    AlarmBook().acknowledge(session, alarm_id, member, body.note)
+    session.commit()
+    return alarm_public(manager_alarm(session, alarm_id, member.id), member.language)
+
+
+@router.get("/alarms/{alarm_id}/explain", responses=_ONE_ALARM)
+def explain_alarm(
+    alarm_id: int, member: CurrentMember, session: SessionDep
+) -> AlarmExplanationPublic:
+    """The readings and conditions that raised the alarm, and what happened to it since."""
+    row = manager_alarm(session, alarm_id, member.id)
+    alarm = row.alarm
+    escalations = [
+        EscalationPublic(
+            step=index, after_seconds=float(step["after"]), notify=str(step["notify"]),
+            due_at=alarm.raised_at + timedelta(seconds=float(step["after"])),
+            escalated_at=(datetime.fromisoformat(step["escalated_at"])
+                          if step.get("escalated_at") else None),
+            help_request=bool(step.get("help_request")),
         )
-        for alarm, place in manager_alarms(session, member.id, state=state, limit=limit)
+        for index, step in enumerate(alarm.escalation)
     ]
-    return AlarmsPublic(items=items)
+    return AlarmExplanationPublic(
+        alarm=alarm_public(row, member.language),
+        rule_id=alarm.rule_id,
+        severity=alarm.severity,
+        evidence=[
+            EvidencePublic(device_id=e["device_id"], what=e["what"],
+                           at=datetime.fromtimestamp(float(e["at"]), UTC),
+                           condition=e["condition"])
+            for e in alarm.evidence
+        ],
+        times=AlarmTimesPublic(raised_at=alarm.raised_at, acknowledged_at=alarm.acknowledged_at,
+                               escalations=escalations, cleared_at=alarm.cleared_at),
+    )

@@ -31,6 +31,7 @@ ALARM_STATES_BEFORE = "state IN ('active', 'cleared')"
 ALARM_STATES = "state IN ('active', 'acknowledged', 'cleared')"
 POST_KINDS_BEFORE = "kind IN ('message', 'alert', 'notice')"
 POST_KINDS = "kind IN ('message', 'alert', 'notice', 'help_request')"
+JSON_COLUMNS = ("escalation", "evidence", "acknowledge_text", "clear_text")
 
 
 def _at(name: str, *, nullable: bool = False) -> sa.Column[Any]:
@@ -72,6 +73,12 @@ def upgrade() -> None:
                                  ["acknowledged_by"], ["id"], ondelete="SET NULL")
         batch.create_index("ix_alarms_state_next_escalation_at",
                            ["state", "next_escalation_at"])
+    # The JSON defaults only filled the rows already there: PostgreSQL cannot compare a
+    # json default with anything, and the application always writes these columns.
+    with op.batch_alter_table("alarms") as batch:
+        for column in JSON_COLUMNS:
+            batch.alter_column(column, existing_type=sa.JSON(), existing_nullable=False,
+                               server_default=None)
 
     with op.batch_alter_table("posts") as batch:
         batch.drop_constraint(op.f("ck_posts_kind"), type_="check")
