@@ -19,10 +19,12 @@ import uvicorn
 
 from devices.registry import DeviceRegistry
 from gateway.api import GATEWAY_ROUTERS
+from gateway.commands import CommandSender
 from gateway.config.installation import Installation
 from gateway.config.loader import load_installation
 from gateway.embedded_broker import EmbeddedBroker
 from gateway.mqtt_intake import GmqttIntake
+from gateway.outbox import OutboxDispatcher
 from gateway.pipeline import Pipeline
 from gateway.processor import Processor
 from gateway.runtime import Runtime, build_routes
@@ -30,7 +32,6 @@ from gateway.settings import Settings
 from gateway.store import AlarmStore
 from rules.engine import RuleEngine
 from social.accounts import seed_members
-from social.alarms import open_alarm_keys
 from social.api.app import create_app
 from social.db import Database, default_sqlite_url
 from social.places import sync_places
@@ -93,7 +94,7 @@ class Gateway:
     def stop(self) -> None:
         self._stop.set()
 
-    def _prepare_database(self) -> tuple[Database, set[tuple[str, str]]]:
+    def _prepare_database(self) -> Database:
         s = self.settings
         s.var_dir.mkdir(parents=True, exist_ok=True)
         database = Database(s.database_url or default_sqlite_url(s.var_dir))
@@ -101,9 +102,8 @@ class Gateway:
         with database.session() as session:
             sync_places(session, list(self.installation.places.values()))
             seed_members(session, self.installation.members)
-            open_keys = open_alarm_keys(session)
             session.commit()
-        return database, open_keys
+        return database
 
     async def run(self) -> None:
         inst, s = self.installation, self.settings
@@ -115,19 +115,24 @@ class Gateway:
                 broker_url, mqtt5 = broker.url, broker.kind == "mosquitto"
             else:
                 broker_url = s.broker
-            database, open_keys = await asyncio.to_thread(self._prepare_database)
+            database = await asyncio.to_thread(self._prepare_database)
             stack.callback(database.dispose)
+            store = AlarmStore(database)
 
             registry = DeviceRegistry(inst.bridges)
             engine = RuleEngine(inst.rules, registry, inst.places)
-            engine.restore(open_keys)
+            # Resume pending timers and episodes where the last run left them.
+            engine.load_states(await asyncio.to_thread(store.load_rule_states))
+            engine.restore(await asyncio.to_thread(store.open_alarm_keys))
             routes = build_routes(inst)
             pipeline = Pipeline(routes.routes, registry, engine)
-            processor = Processor(pipeline, AlarmStore(database))
+            processor = Processor(pipeline, store)
             intake = GmqttIntake(broker_url, s.client_id, routes.filters, ca_file=s.ca_file,
                                  mqtt5=mqtt5)
             runtime = Runtime(inst, database, pipeline, intake, routes)
             self.runtime = runtime
+            outbox = await stack.enter_async_context(
+                OutboxDispatcher(database, send_command=CommandSender.for_runtime(runtime)))
 
             host, port = s.listen
             listener = bind_listener(host, port)
@@ -149,6 +154,7 @@ class Gateway:
             async with asyncio.TaskGroup() as group:
                 intake_task = group.create_task(intake.run(processor.submit), name="mqtt-intake")
                 processor_task = group.create_task(processor.run(), name="processor")
+                outbox_task = group.create_task(outbox.run(), name="outbox")
                 watch_task = None
                 if s.watch_config:
                     watch_task = group.create_task(self._watch(runtime), name="config-watch")
@@ -175,6 +181,7 @@ class Gateway:
                 server.should_exit = True
                 await server_task
                 processor_task.cancel()
+                outbox_task.cancel()
                 if watch_task is not None:
                     watch_task.cancel()
             listener.close()

@@ -16,14 +16,18 @@ from typing import Protocol
 from firmware_bridge.records import RawMessage
 from gateway.backoff import Backoff
 from gateway.pipeline import Pipeline
-from rules.actions import Action
+from rules.actions import Action, StateChange
 
 log = logging.getLogger(__name__)
 
 
 class ActionSink(Protocol):
-    def apply(self, actions: Sequence[Action]) -> None:
-        """Store the effects of ``actions`` durably (one transaction); raise on failure."""
+    def apply(self, actions: Sequence[Action], state_changes: Sequence[StateChange] = ()) -> object:
+        """Store the effects of ``actions`` and the rules' state durably, in one transaction."""
+        ...
+
+    def escalate_due(self) -> object:
+        """Escalate alarms left unacknowledged past a step of their rule."""
         ...
 
 
@@ -62,10 +66,16 @@ class Processor:
         await future
 
     async def _store(self, actions: list[Action]) -> bool:
-        """Commit ``actions``, retrying with backoff; False if we stopped before it worked."""
+        """Commit ``actions`` and the rules' new state, retrying with backoff.
+
+        False if we stopped before it worked (the messages then stay unacknowledged).
+        """
+        changes = self.pipeline.engine.take_state_changes()
+        if not actions and not changes:
+            return True
         while True:
             try:
-                await asyncio.to_thread(self._sink.apply, actions)
+                await asyncio.to_thread(self._sink.apply, actions, changes)
                 self._backoff.reset()
                 return True
             except Exception:
@@ -83,7 +93,7 @@ class Processor:
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             actions = self.pipeline.process([m for m, _ in batch])
-            stored = await self._store(actions) if actions else True
+            stored = await self._store(actions)
             self.batches += 1
             for _, future in batch:
                 if not future.done():
@@ -100,8 +110,11 @@ class Processor:
             now = self._clock()
             actions = self.pipeline.check_heartbeats(now)
             actions += self.pipeline.engine.tick(now)
-            if actions:
-                await self._store(actions)
+            await self._store(actions)
+            try:
+                await asyncio.to_thread(self._sink.escalate_due)
+            except Exception:
+                log.exception("escalating due alarms failed; retrying at the next tick")
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:

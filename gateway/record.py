@@ -207,13 +207,10 @@ class Recorder:
         from gmqtt.mqtt.constants import MQTTv50, MQTTv311
 
         started = time.monotonic()
-        client = Client(self.client_id, clean_session=True)
-        if self.url.username:
-            client.set_auth_credentials(self.url.username, self.url.password)
         pending_subs: set[int] = set()
         version = MQTTv50
 
-        def on_connect(_c: Client, _flags: int, _rc: int, _props: dict[str, Any]) -> None:
+        def on_connect(client: Client, _flags: int, _rc: int, _props: dict[str, Any]) -> None:
             # One SUBSCRIBE for every filter, so one SUBACK says we are recording.
             # MQTT 5 "retain as published": a live retained message keeps its flag.
             wanted = [Subscription(topic, qos=1, retain_as_published=version == MQTTv50)
@@ -250,10 +247,18 @@ class Recorder:
             if not self._stop.is_set():
                 log.warning("lost the connection to %s; gmqtt reconnects", self.url)
 
-        client.on_connect = on_connect
-        client.on_subscribe = on_subscribe
-        client.on_message = on_message
-        client.on_disconnect = on_disconnect
+        def make_client() -> Client:
+            # A fresh client per attempt: gmqtt leaves one unusable after a failed connect.
+            client = Client(self.client_id, clean_session=True)
+            if self.url.username:
+                client.set_auth_credentials(self.url.username, self.url.password)
+            client.on_connect = on_connect
+            client.on_subscribe = on_subscribe
+            client.on_message = on_message
+            client.on_disconnect = on_disconnect
+            return client
+
+        client = make_client()
         ssl: Any = False
         if self.url.tls:
             import ssl as ssl_module
@@ -267,7 +272,7 @@ class Recorder:
             except TimeoutError:
                 # Some brokers (amqtt) drop an MQTT 5 CONNECT without answering.
                 version = MQTTv311
-                client = _reset(client)
+                client = make_client()
                 await asyncio.wait_for(
                     client.connect(self.url.host, self.url.port, ssl=ssl, version=MQTTv311),
                     self.CONNECT_TIMEOUT)
@@ -286,18 +291,6 @@ class Recorder:
             with contextlib.suppress(Exception):
                 await client.disconnect()
         return RecordSummary(self.messages, len(self.topics), time.monotonic() - started)
-
-
-def _reset(client: Any) -> Any:
-    """A fresh gmqtt client with the same callbacks (a failed connect leaves one unusable)."""
-    from gmqtt import Client
-
-    fresh = Client(client._client_id, clean_session=True)
-    if client._username:
-        fresh._username, fresh._password = client._username, client._password
-    for name in ("on_connect", "on_subscribe", "on_message", "on_disconnect"):
-        setattr(fresh, name, getattr(client, name))
-    return fresh
 
 
 # ── the command ──────────────────────────────────────────────────────────────────────

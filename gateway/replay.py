@@ -58,9 +58,10 @@ from rules.engine import RuleEngine
 from social.accounts import seed_members
 from social.alarms import AlarmBook, AlarmChange
 from social.db import Database
+from social.errors import AlarmConflict, AlarmNotFound
 from social.models import Member, Membership, Notification
+from social.notifications import managers_of_building
 from social.places import sync_places
-from social.visibility import MANAGER_ROLES
 
 DEFAULT_TIMEZONE = "Europe/Paris"
 #: REJECT lines shown per reason; the rest are only counted, so a broken device that
@@ -81,8 +82,13 @@ class TimelineEntry:
     text: str = field(compare=False)
 
     def render(self, tz: ZoneInfo) -> str:
-        stamp = datetime.fromtimestamp(math.floor(self.at), tz).strftime("%Y-%m-%d %H:%M:%S")
-        return f"{stamp}  {self.kind:<{_KIND_WIDTH}} {self.text}".rstrip()
+        return f"{stamp(self.at, tz)}  {self.kind:<{_KIND_WIDTH}} {self.text}".rstrip()
+
+
+def stamp(at: float, tz: ZoneInfo) -> str:
+    """Local wall time to the second, as the timeline shows it (truncated, never rounded up,
+    so that an event never appears to happen before the message that caused it)."""
+    return datetime.fromtimestamp(math.floor(at), tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @dataclass(slots=True)
@@ -96,7 +102,8 @@ class _OpenAlarm:
     language: str
     steps: tuple[EscalationStep, ...]  # in the order they fire, as the book takes them
     escalations: list[float]  # due times (raised_at + after) not yet seen escalated
-    acknowledged: bool = False
+    ack_tried: bool = False  # the simulated manager had their go (it may have been refused)
+    acknowledged: bool = False  # then escalation stops
 
 
 def _quote(text: str) -> str:
@@ -174,7 +181,7 @@ class Replay:
         registry = DeviceRegistry(installation.bridges)
         self.engine = RuleEngine(installation.rules, registry, installation.places)
         self.pipeline = Pipeline(routes.routes, registry, self.engine)
-        self.book = AlarmBook(zone=self.tz)
+        self.book = AlarmBook()  # the site's zone for quiet hours; ``tz`` is only for display
         self._entries: list[TimelineEntry] = []
         self._seq = 0
         self._clock: float | None = None
@@ -393,33 +400,36 @@ class Replay:
 
     # ── simulated people and escalations ─────────────────────────────────────────────
 
-    def _manager_for(self, session: Session, building_id: str | None) -> Member | None:
-        """The first member of members.yaml who manages ``building_id`` (or a place above)."""
-        chain: set[str] = set()
-        node = self.installation.places.get(building_id) if building_id else None
-        while node is not None:
-            chain.add(node.id)
-            node = self.installation.places.get(node.parent_id) if node.parent_id else None
-        for spec in self.installation.members:
-            if any(m.role in MANAGER_ROLES and m.place in chain for m in spec.memberships):
-                return session.scalar(select(Member).where(Member.username == spec.username))
-        return None
+    @staticmethod
+    def _manager_for(session: Session, building_id: str | None, now: float) -> Member | None:
+        """Who acknowledges: of the building's managers (as the book counts them), the one
+        listed first in members.yaml, since seeding numbers members in file order."""
+        if building_id is None:
+            return None
+        ids = managers_of_building(session, building_id, now=_utc(now))
+        return session.get(Member, min(ids)) if ids else None
 
     def _acknowledge_due(self, now: float) -> None:
         assert self.acknowledge_after is not None
         for alarm in self._open.values():
-            if alarm.acknowledged or now < alarm.opened_at + self.acknowledge_after:
+            if alarm.ack_tried or now < alarm.opened_at + self.acknowledge_after:
                 continue
-            alarm.acknowledged = True
+            alarm.ack_tried = True
             rule_id, subject = alarm.action.rule_id, alarm.action.device_id
             with self.database.session() as session:
-                manager = self._manager_for(session, alarm.action.building_id)
+                manager = self._manager_for(session, alarm.action.building_id, now)
                 if manager is None:
                     self._add(now, "ACK", rule_id, subject,
                               "skipped: no manager of this building in members.yaml")
                     continue
-                self.book.acknowledge(session, alarm.alarm_id, manager, ACK_NOTE, now=_utc(now))
+                try:
+                    self.book.acknowledge(session, alarm.alarm_id, manager, ACK_NOTE,
+                                          now=_utc(now))
+                except (AlarmNotFound, AlarmConflict) as exc:
+                    self._add(now, "ACK", rule_id, subject, f"refused: {exc}")
+                    continue
                 session.commit()
+            alarm.acknowledged = True
             self.acknowledged += 1
             self._add(now, "ACK", rule_id, subject, f"by {manager.username}", _quote(ACK_NOTE))
 
@@ -478,7 +488,7 @@ class Replay:
         return [entry.render(self.tz) for entry in self.timeline] + self.summary()
 
     def stamp(self, at: float) -> str:
-        return datetime.fromtimestamp(math.floor(at), self.tz).strftime("%Y-%m-%d %H:%M:%S")
+        return stamp(at, self.tz)
 
     def summary(self) -> list[str]:
         stats = self.pipeline.stats

@@ -68,6 +68,7 @@ class Evidence:
     what: str  # "water_leak = true", "offline", "event parcel_delivered"
     at: float
     condition: str  # the condition as the installer wrote it, e.g. "water_leak is true"
+    value: bool | int | float | str | None = None  # the reading's value, for templates
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,7 +97,7 @@ def _point_reading(condition: PointCondition, device: Device, state: State,
     evidence = None
     if true:
         evidence = Evidence(device.id, f"{reading.point} = {_show(value)}", at,
-                            condition.describe())
+                            condition.describe(), value)
     return Truth(true, at, evidence)
 
 
@@ -110,6 +110,7 @@ def on_event(condition: DeviceConditionModel, device: Device, state: State,
         if got != expected and str(got) != str(expected):
             return None
     state["event_at"] = event.at
+    state["event"] = {"name": event.event, "data": dict(event.data)}
     detail = ", ".join(f"{k}={_show(v)}" for k, v in sorted(event.data.items()))
     what = f"event {event.event}" + (f" ({detail})" if detail else "")
     return Truth(True, event.at, Evidence(device.id, what, event.at, condition.describe()))

@@ -418,12 +418,19 @@ class RuleEngine:
         return {
             "device": device_info,
             "place": self._place_info(place_id),
-            "value": first.what.split(" = ", 1)[1] if first and " = " in first.what else None,
+            "value": first.value if first else None,
             "rule": {"id": rule.id, "severity": rule.severity},
             "count": len(evidence),
+            "event": self._last_event(binding),
             # filled in later by the social layer, when the manager acts or the alarm ends
             "note": "{{ note }}", "by": "{{ by }}", "duration": "{{ duration }}",
         }
+
+    def _last_event(self, binding: _Binding) -> dict[str, Any] | None:
+        """The event that raised an event rule: ``event.name``, ``event.data.unit``, ..."""
+        state = self._states[binding.key]
+        events = [sub["event"] for sub in state["devices"].values() if sub.get("event")]
+        return events[-1] if events else None
 
     def _help_request(self, spec: HelpRequestAction | None, binding: _Binding,
                       context: dict[str, object]) -> PostDraft | None:
@@ -456,6 +463,11 @@ class RuleEngine:
                       evidence: tuple[Evidence, ...]) -> RaiseAlarm:
         rule, actions = binding.rule, binding.rule.raise_
         full = self._context(binding, evidence)
+        # Post updates go to residents: no more than the post itself may reveal.
+        resident = (self._context(binding, evidence, actions.post.reveal)
+                    if actions.post is not None else full)
+        later = {k: v if k in ("note", "by", "duration") else _literal(v)
+                 for k, v in resident.items()}
         post = None
         title = self._renderer.render(rule.name or rule.id, full)
         if actions.post is not None:
@@ -498,10 +510,11 @@ class RuleEngine:
             commands=commands,
             webhooks=webhooks,
             escalation=escalation,
+            # rendered again by the social layer with note/by/duration: escape the rest
             acknowledge_text=self._renderer.render(
-                rule.acknowledge.post_update if rule.acknowledge else None, full),
+                rule.acknowledge.post_update if rule.acknowledge else None, later),
             clear_text=self._renderer.render(
-                rule.clear.post_update if rule.clear else None, full),
+                rule.clear.post_update if rule.clear else None, later),
             evidence=evidence,
             quiet_hours_apply=rule.severity != "critical",
         )
@@ -509,7 +522,16 @@ class RuleEngine:
 
 def _evidence_dict(evidence: Evidence) -> dict[str, Any]:
     return {"device_id": evidence.device_id, "what": evidence.what, "at": evidence.at,
-            "condition": evidence.condition}
+            "condition": evidence.condition, "value": evidence.value}
+
+
+def _literal(value: object) -> object:
+    """Text that survives a second Jinja pass unchanged (for texts completed later)."""
+    if isinstance(value, str):
+        return value.replace("{", "{{ '{' }}")
+    if isinstance(value, dict):
+        return {k: _literal(v) for k, v in value.items()}
+    return value
 
 
 def _plain(state: Mapping[str, Any]) -> dict[str, Any]:

@@ -411,6 +411,8 @@ class AlarmBook:
         post = None
         if action.post is not None:
             draft = action.post
+            # The alarm's own post is the one acknowledging and clearing update; a help
+            # request comes through ``action.help_request``, never here.
             kind = "alert" if draft.kind == "help_request" else draft.kind
             post = create_post(session, draft.place_id, content_from(draft.title, draft.body),
                                kind=kind, alarm_id=alarm.id, at=raised_at)

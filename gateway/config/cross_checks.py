@@ -29,7 +29,8 @@ Warnings, not errors, for what works but rarely as meant: ``clear.after`` on a s
 (it clears while the fault persists), an event rule without ``clear`` (it clears by
 itself after ``rules.engine.DEFAULT_EVENT_CLEAR``) or with a ``clear`` that has no
 ``after`` (it never clears), a webhook over plain http to another machine, a
-``post_update`` with no post to update.
+``post_update`` with no post to update, an escalation step after the alarm has
+cleared by itself.
 
 Every report points at the offending value; a duplicate also names the first one.
 """
@@ -73,8 +74,9 @@ ROLES: tuple[str, ...] = (
 #: LoRaWAN application ports: 0 carries MAC commands only, 224 and up are reserved.
 F_PORTS = range(1, 224)
 
-#: The roles that may be on call: whoever answers for the building, not its residents.
-ON_CALL_ROLES: tuple[str, ...] = ("manager", "syndic", "landlord", "admin")
+#: The roles that may be on call: whoever answers for the building's equipment. An
+#: escalation carries a manager's alarm, which residents and local actors never see.
+ON_CALL_ROLES: tuple[str, ...] = ("manager", "syndic", "landlord", "installer", "admin")
 
 INTERCOM_EVENTS: tuple[str, ...] = typing.get_args(IntercomEvent)
 
@@ -268,9 +270,10 @@ class CrossChecks:
                                        f"{', '.join(ROLES)}{did_you_mean(role.text, ROLES)}")
                 elif role and role.text not in ON_CALL_ROLES and \
                         doc.value_at((*loc, "on_call")) is True:
+                    roles = f"{', '.join(ON_CALL_ROLES[:-1])} or {ON_CALL_ROLES[-1]}"
                     self.issues.append(doc.issue((*loc, "on_call"), (
-                        f"a {role.text} is not on call: escalations go to "
-                        f"{', '.join(ON_CALL_ROLES)} memberships")))
+                        f"a {role.text} cannot be on call: managers' alarms go to "
+                        f"{roles} memberships only")))
         self._unique("username", usernames)
 
     # --- bridges and their layouts
@@ -434,6 +437,8 @@ class CrossChecks:
         if family == "count":
             inner = (*when, "of")
             inner_family = _family(doc.value_at(inner))
+            if inner_family == "count":  # a count of counts: the schema refuses it
+                inner_family = None
         selected = self._condition(doc, inner, inner_family, (*loc, "clear", "when"))
         if family == "count":
             self._count(doc, when, inner_family, selected)
@@ -493,6 +498,8 @@ class CrossChecks:
         under = [d for d in candidates if self._under(d.place, place_v.text)]
         if candidates and not under:
             if device_v and device:
+                if device.place not in self.places:
+                    return under  # its own unknown place is reported at the device
                 message = (f"device '{device_v.text}' is at {device.place}, "
                            f"not at or under {place_v.text}")
             else:
@@ -653,7 +660,7 @@ class CrossChecks:
         per = doc.value_at((*when, "per"))
         per = per if per in _GROUPS else "entrance"
         if family == "point":
-            point = doc.value_at((*when, "of", "point"))
+            point = _text(doc.value_at((*when, "of", "point")))
             selected = [d for d in selected if point in d.points]
         most = self._largest_group(selected, per)
         if not most or most >= at_least:
@@ -836,15 +843,16 @@ class CrossChecks:
                 f"to '{end}'")))
 
     def _post_updates(self, doc: YamlDocument, loc: Loc) -> None:
-        """An update of the rule's post needs a post (or a help request) to update."""
+        """An update is a line added to the rule's own post; help requests are left as
+        their neighbours answered them. Without a post, the text goes nowhere."""
         raised = doc.value_at((*loc, "raise"))
-        if isinstance(raised, dict) and (raised.get("post") or raised.get("help_request")):
+        if isinstance(raised, dict) and raised.get("post"):
             return
         for at in ((*loc, "acknowledge", "post_update"), (*loc, "clear", "post_update")):
             if doc.value_at(at) is not None:
                 self.issues.append(doc.issue(at, (
-                    "nothing to update: the rule raises no post nor help_request"),
-                    severity="warning"))
+                    "nothing to update: post_update is added to the rule's post, and the "
+                    "rule raises no post"), severity="warning"))
 
     def _rule_templates(self, doc: YamlDocument, loc: Loc) -> None:
         """Every text compiles in the sandbox the engine renders it in.
@@ -961,9 +969,12 @@ def _device_details(template: nodes.Template) -> list[str]:
     """The details of ``device`` a template reads that only ``reveal: device`` provides."""
     found: list[str] = []
     for node in template.find_all((nodes.Getattr, nodes.Getitem)):
-        target = node.node
-        key = node.attr if isinstance(node, nodes.Getattr) else (
-            node.arg.value if isinstance(node.arg, nodes.Const) else None)
+        if isinstance(node, nodes.Getattr):
+            target, key = node.node, node.attr
+        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            target, key = node.node, node.arg.value
+        else:
+            continue
         if (isinstance(target, nodes.Name) and target.name == "device"
                 and key in _DEVICE_DETAILS and key not in found):
             found.append(key)

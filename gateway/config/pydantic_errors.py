@@ -24,6 +24,7 @@ may well have meant the text. Those become warnings.
 
 from __future__ import annotations
 
+import difflib
 import types
 import typing
 from collections.abc import Callable, Hashable
@@ -495,8 +496,8 @@ def _condition_issues(doc: YamlDocument, located: list[_Located]) -> dict[Loc, C
 
     The picker falls back on a point condition for a mapping it does not recognise,
     so ``{kind: lift_monitor, offline: 30m}`` would read "point: field required",
-    and ``{offline_for: 1h, below: 10}`` "below: unknown field": true, and beside the
-    point. Every error below such a condition is replaced by the one that is not.
+    and ``{offline_for: 1h, below: 10}`` "below: unknown field": both true, both beside
+    the point. Every error below such a condition is replaced by the one that is not.
     """
     found: dict[Loc, ConfigIssue] = {}
     for item in located:
@@ -529,7 +530,7 @@ def _condition_problem(data: dict[Hashable, Any], allowed: dict[str, Any]) -> st
             if key in keys and not (tag == "PointCondition" and owned_by_battery):
                 present.setdefault(tag, []).append(str(key))
     if not present:
-        return f"give {_conditions_listed(allowed)}"
+        return f"give {_conditions_listed(allowed)}{_misspelt_test(data, allowed)}"
     if "CountCondition" in present and "CountCondition" not in allowed:
         return f"a count cannot count counts: of takes {_conditions_listed(allowed)}"
     if "CountCondition" in present and len(present) > 1:
@@ -542,6 +543,17 @@ def _condition_problem(data: dict[Hashable, Any], allowed: dict[str, Any]) -> st
         return (f"{' and '.join(first)} are two conditions; a when holds one "
                 "(write one rule for each)")
     return None
+
+
+def _misspelt_test(data: dict[Hashable, Any], allowed: dict[str, Any]) -> str:
+    """``; did you mean 'offline_for' for 'offline'?`` when an unknown key is close to one."""
+    known = sorted({name for member in allowed.values() for name in _field_names(member)})
+    for key in data:
+        if isinstance(key, str) and key not in known:
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            if close:
+                return f"; did you mean '{close[0]}' for '{key}'?"
+    return ""
 
 
 def _conditions_listed(allowed: dict[str, Any]) -> str:

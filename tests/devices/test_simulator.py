@@ -132,7 +132,8 @@ def test_configuration_validates_and_refers_to_existing_places(root: Path) -> No
         assert when.kind in KINDS, f"{rule.id}: unknown kind {when.kind}"
         assert when.point in {p.name for p in KINDS[when.kind]}, f"{rule.id}: {when.point}"
         assert when.place is None or when.place in places, f"{rule.id}: {when.place}"
-        assert rule.raise_.post is not None and rule.clear is not None
+        tells_residents = rule.raise_.post is not None or rule.raise_.help_request is not None
+        assert tells_residents and rule.clear is not None, f"{rule.id}: residents see nothing"
 
     for member in installation.members:
         for membership in member.memberships:

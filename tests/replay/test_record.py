@@ -234,11 +234,14 @@ def test_record_without_a_broker_says_so(installation: Installation, tmp_path: P
     assert "Traceback" not in done.stderr
 
 
-def test_record_refuses_an_invalid_config(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "record", "--config", str(tmp_path / "nowhere"),
-         "--out", str(tmp_path / "x.jsonl")],
-        cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 1
-    assert done.stderr.splitlines()[0] == f"{tmp_path / 'nowhere'}:1:1: -: no such directory"
+def test_record_refuses_an_invalid_config(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from gateway.cli import main
+
+    assert main(["record", "--config", str(tmp_path / "nowhere"),
+                 "--out", str(tmp_path / "x.jsonl")]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"{tmp_path / 'nowhere'}:1:1: -: no such directory",
+        f"palier record: {tmp_path / 'nowhere'} is not valid; nothing recorded",
+    ]
     assert not (tmp_path / "x.jsonl").exists()

@@ -260,3 +260,24 @@ def test_a_duplicate_or_reordered_reading_never_raises_twice(first: bool) -> Non
     actions = e.on_reading(r("leak-b1", "water_leak", True, 1))
     actions += e.on_reading(r("leak-b1", "water_leak", True, 0 if first else 1))
     assert kinds(actions) == ["RaiseAlarm"]
+
+
+def test_templates_get_the_reading_itself_and_later_texts_stay_inert() -> None:
+    e = engine_for({"id": "cold", "when": {"device": "temp-b", "point": "temperature",
+                                           "below": 14},
+                    "name": "Froid : {{ value | round(1) }} °C",
+                    "clear": {"when": {"above": 15},
+                              "post_update": "{{ value }} — {{ duration }}"}})
+    raised = e.on_reading(r("temp-b", "temperature", 12.34, 0))[0]
+    assert raised.title["fr"] == "Froid : 12.3 °C"
+    assert raised.clear_text["fr"] == "12.34 — {{ duration }}"
+
+
+def test_a_parcel_notice_goes_to_the_unit_named_by_the_event() -> None:
+    e = engine_for({"id": "parcel", "when": {"event": "parcel_delivered"},
+                    "raise": {"notify": "none", "notice": {
+                        "unit": "lilas/b/{{ event.data.floor }}/{{ event.data.flat }}",
+                        "title": {"fr": "Un colis vous attend", "en": "A parcel is waiting"}}}})
+    raised = e.on_event(Event("door", "parcel_delivered", {"floor": 3, "flat": "31"}, T0))[0]
+    assert raised.notice is not None and raised.notice.unit_id == "lilas/b/3/31"
+    assert raised.notice.title["en"] == "A parcel is waiting"
