@@ -81,12 +81,24 @@ class Database:
     def _run_alembic(self, alembic_command: Callable[[Config, str], None], revision: str) -> None:
         config = self.alembic_config()
         try:
-            with self.engine.begin() as connection:
-                if self.dialect == "postgresql":
-                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                                       {"key": _MIGRATION_LOCK})
-                config.attributes["connection"] = connection
-                alembic_command(config, revision)
+            with self.engine.connect() as connection:
+                # SQLite rebuilds a table to alter it (drop, re-create): with foreign keys
+                # enforced, dropping ``members`` would cascade into every dependent row.
+                # The pragma only takes effect outside a transaction, hence the raw call.
+                sqlite = self.dialect == "sqlite"
+                if sqlite:
+                    connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+                try:
+                    with connection.begin():
+                        if self.dialect == "postgresql":
+                            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                               {"key": _MIGRATION_LOCK})
+                        config.attributes["connection"] = connection
+                        alembic_command(config, revision)
+                finally:
+                    if sqlite:
+                        connection.connection.driver_connection.execute(
+                            "PRAGMA foreign_keys=ON")
         except SQLAlchemyError as exc:
             raise DatabaseError(
                 f"cannot migrate {self.url.render_as_string(hide_password=True)}: "

@@ -43,7 +43,11 @@ NAMING_CONVENTION = {
 
 PLACE_KINDS = ("city", "neighbourhood", "building", "entrance", "floor", "unit")
 LANGUAGES = ("fr", "en")
-POST_KINDS = ("message", "alert", "notice", "help_request")
+POST_KINDS = (
+    "message", "alert", "notice", "help_request", "service_offer", "service_request",
+    "lending", "event", "promotion", "lost_found", "poll", "problem_report",
+)
+MODERATION_STATES = ("visible", "hidden")
 POST_STATUSES = ("active", "resolved")
 #: ``active`` → ``acknowledged`` (by a manager, with a note) → ``cleared``; an alarm may
 #: also clear straight from ``active``.
@@ -149,6 +153,13 @@ class Member(Base):
     #: (equal times: no quiet hours). Critical alarms ignore them.
     quiet_start: Mapped[TimeOfDay] = mapped_column(default="22:00", server_default="22:00")
     quiet_end: Mapped[TimeOfDay] = mapped_column(default="07:00", server_default="07:00")
+    #: Profiles show "Amélie R." unless the member chooses to show the full name.
+    first_name: Mapped[str | None] = mapped_column(String(100))
+    last_name: Mapped[str | None] = mapped_column(String(100))
+    show_full_name: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    email: Mapped[str | None] = mapped_column(String(254))
+    #: Set when the member deleted their account: the row stays, anonymised, for their posts.
+    deleted_at: Mapped[Timestamp | None]
 
 
 class Membership(Base):
@@ -242,6 +253,7 @@ class Post(Base):
     __table_args__ = (
         CheckConstraint(_in("kind", POST_KINDS), name="kind"),
         CheckConstraint(_in("status", POST_STATUSES), name="status"),
+        CheckConstraint(_in("moderation", MODERATION_STATES), name="moderation"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -260,6 +272,15 @@ class Post(Base):
     alarm_id: Mapped[int | None] = mapped_column(
         ForeignKey("alarms.id", ondelete="SET NULL"), index=True
     )
+    #: In a building's space: hidden from its managers, seen by residents only.
+    residents_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Kind-specific fields: a lending's object and due date, an event's start and capacity,
+    #: a poll's options, a problem report's status, a promotion's expiry...
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    pinned_until: Mapped[Timestamp | None]
+    expires_at: Mapped[Timestamp | None]
+    moderation: Mapped[str] = mapped_column(String(8), default="visible",
+                                            server_default="visible")
 
 
 #: The feed reads one place's posts newest first, ties broken by id.
@@ -359,3 +380,7 @@ class OutboxEntry(Base):
     next_attempt_at: Mapped[Timestamp]
     created_at: Mapped[Timestamp]
     finished_at: Mapped[Timestamp | None]
+
+
+# The community tables live in their own module; importing it registers them on Base.
+from social import community_models  # noqa: E402, F401

@@ -142,8 +142,8 @@ def test_0003_keeps_existing_alarms_and_goes_back(
         conn.execute(text("UPDATE alarms SET state = 'acknowledged' WHERE id = 1"))
         conn.execute(text(  # an alarm may now have a help request beside its alert
             "INSERT INTO posts (id, place_id, kind, content, status, created_at, updated_at, "
-            f"alarm_id) VALUES (2, 'lilas/b', 'help_request', '{{}}', 'active', '{at}', "
-            f"'{at}', 1)"))
+            f"alarm_id, data) VALUES (2, 'lilas/b', 'help_request', '{{}}', 'active', '{at}', "
+            f"'{at}', 1, '{{}}')"))
     for bad in ("UPDATE alarms SET state = 'snoozed' WHERE id = 1",
                 "UPDATE posts SET kind = 'advert' WHERE id = 1"):
         with pytest.raises(IntegrityError), empty_database.engine.begin() as conn:
