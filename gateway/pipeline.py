@@ -82,6 +82,7 @@ class Pipeline:
         self.bridges_online: dict[str, bool] = {}
         self.last_values: dict[tuple[str, str], Reading] = {}
         self.availability = AvailabilityTracker([])
+        self._batch_readings: list[Reading] = []
         self.reconfigure(routes, registry, engine)
 
     def reconfigure(
@@ -95,6 +96,11 @@ class Pipeline:
         for device in registry:
             self.unclaimed.forget(device.bridge_id, device.source)
         self.last_values = {k: v for k, v in self.last_values.items() if registry.get(k[0])}
+
+    def take_readings(self) -> list[Reading]:
+        """The readings accepted since the last call, for the telemetry stores."""
+        readings, self._batch_readings = self._batch_readings, []
+        return readings
 
     @property
     def health(self) -> dict[str, DeviceHealth]:
@@ -180,6 +186,7 @@ class Pipeline:
             for reading in readings:
                 self.stats.readings += 1
                 self.last_values[(reading.device_id, reading.point)] = reading
+                self._batch_readings.append(reading)
                 actions.extend(self.engine.on_reading(reading))
             return actions
         if isinstance(decoded, AvailabilityUpdate):

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from devices.records import Reading
 from firmware_bridge.records import RawMessage
 from gateway.backoff import Backoff
 from gateway.pipeline import Pipeline
@@ -31,6 +32,12 @@ class ActionSink(Protocol):
         ...
 
 
+class ReadingSink(Protocol):
+    def write_batch(self, readings: Sequence[Reading]) -> object:
+        """Store readings durably; idempotent (a retried batch must not count twice)."""
+        ...
+
+
 class Processor:
     def __init__(
         self,
@@ -41,9 +48,11 @@ class Processor:
         max_batch: int = 1000,
         tick_interval: float = 0.5,
         backoff: Backoff | None = None,
+        telemetry: Sequence[ReadingSink] = (),
     ) -> None:
         self.pipeline = pipeline
         self._sink = sink
+        self._telemetry = tuple(telemetry)
         self._clock = clock
         self._max_batch = max_batch
         self._tick_interval = tick_interval
@@ -71,11 +80,12 @@ class Processor:
         False if we stopped before it worked (the messages then stay unacknowledged).
         """
         changes = self.pipeline.engine.take_state_changes()
-        if not actions and not changes:
+        readings = self.pipeline.take_readings()
+        if not actions and not changes and not (readings and self._telemetry):
             return True
         while True:
             try:
-                await asyncio.to_thread(self._sink.apply, actions, changes)
+                await asyncio.to_thread(self._commit, readings, actions, changes)
                 self._backoff.reset()
                 return True
             except Exception:
@@ -84,6 +94,15 @@ class Processor:
                 if self._stopping.is_set():
                     return False
                 await asyncio.sleep(self._backoff.next_delay())
+
+    def _commit(self, readings: list[Reading], actions: list[Action],
+                changes: list[StateChange]) -> None:
+        """Readings first (idempotent), then alarms and rule state in one transaction."""
+        for store in self._telemetry:
+            if readings:
+                store.write_batch(readings)
+        if actions or changes:
+            self._sink.apply(actions, changes)
 
     async def _batches(self) -> None:
         while True:
