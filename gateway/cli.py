@@ -31,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
 
     for command in (run, demo):
         command.add_argument(
+            "--broker-ca", default=os.environ.get("PALIER_BROKER_CA"),
+            help="CA certificate file for an mqtts:// broker (default: the system's CAs)",
+        )
+        command.add_argument(
             "--embedded-broker", choices=("auto", "mosquitto", "amqtt"),
             default=os.environ.get("PALIER_EMBEDDED_BROKER", "auto"),
             help="the broker to start when --broker is not given (auto: Mosquitto if on PATH)",

@@ -9,6 +9,8 @@ sent on receipt rather than after storage.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import logging
 import shutil
 import socket
@@ -82,6 +84,11 @@ class EmbeddedBroker(AbstractAsyncContextManager["EmbeddedBroker"]):
     async def _start_mosquitto(self, binary: str) -> None:
         data = self.var_dir / "mosquitto"
         data.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            # Started as root, Mosquitto drops to its own user: let that user keep its
+            # persistence file here, or persistent sessions would not survive a restart.
+            with contextlib.suppress(LookupError, OSError):
+                shutil.chown(data, user="mosquitto")
         conf = data / "mosquitto.conf"
         conf.write_text(
             f"listener {self.port} 127.0.0.1\n"

@@ -34,6 +34,7 @@ def _settings(args: argparse.Namespace, demo: bool) -> Settings:
         simulator_speed=getattr(args, "speed", 1.0),
         client_id="palier-demo" if demo else "palier-gateway",
         embedded_broker=args.embedded_broker,
+        ca_file=args.broker_ca,
     )
 
 

@@ -63,6 +63,8 @@ class MosquittoServer:
             "max_queued_messages 100000\n"
             "log_dest stderr\n"
             "log_type error\n"
+            # as root, Mosquitto would switch to its own user, who cannot write here
+            + ("user root\n" if os.geteuid() == 0 else "")
         )
         self.proc = subprocess.Popen(
             [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
