@@ -23,6 +23,7 @@ from firmware_bridge.records import (
     StateUpdate,
 )
 from gateway.availability import AvailabilityChange, AvailabilityTracker, DeviceHealth
+from gateway.flood import FloodGuard
 from gateway.unclaimed import UnclaimedTraffic
 from rules.actions import Action
 from rules.engine import RuleEngine
@@ -73,6 +74,7 @@ class Pipeline:
         engine: RuleEngine,
         *,
         dead_letter_capacity: int = 500,
+        flood: FloodGuard | None = None,
     ) -> None:
         self.stats = PipelineStats()
         self.dead_letters: deque[DeadLetter] = deque(maxlen=dead_letter_capacity)
@@ -83,6 +85,7 @@ class Pipeline:
         self.last_values: dict[tuple[str, str], Reading] = {}
         self.availability = AvailabilityTracker([])
         self._batch_readings: list[Reading] = []
+        self.flood = flood or FloodGuard()
         self.reconfigure(routes, registry, engine)
 
     def reconfigure(
@@ -138,6 +141,10 @@ class Pipeline:
                 continue
             source = getattr(decoded, "source", None)
             if source is None or self.registry.lookup(bridge_id, source) is not None:
+                if source is not None and not self.flood.allow(bridge_id, source,
+                                                               message.received_at):
+                    self._flooded(bridge_id, source, message)
+                    return []
                 return self._handle(bridge_id, decoded, message)
             unclaimed = unclaimed or (bridge_id, decoded)
         if error is not None:
@@ -147,6 +154,14 @@ class Pipeline:
         else:
             self.stats.unrouted += 1
         return []
+
+    def _flooded(self, bridge_id: str, source: str, message: RawMessage) -> None:
+        self.stats.rejected["rate limited"] += 1
+        if self.flood.should_report(bridge_id, source, message.received_at):
+            refused = self.flood.refused[f"{bridge_id}/{source}"]
+            self._reject(message, f"rate limited: {bridge_id}/{source} sends more than "
+                                  f"{self.flood.rate:g} messages/s ({refused} refused so far)")
+            self.stats.rejected["rate limited"] -= 1  # _reject counted it once more
 
     def _note(self, change: AvailabilityChange | None) -> list[Action]:
         """Record an availability change and let the rules see it (``offline_for``)."""

@@ -53,3 +53,18 @@ def test_a_stranger_alone_is_listed_as_unclaimed() -> None:
     p = pipeline(("other", Claims("stranger")))
     p.process_one(MESSAGE)
     assert [(e.bridge_id, e.source) for e in p.unclaimed.entries()] == [("other", "stranger")]
+
+
+def test_a_flooding_device_is_rate_limited_and_reported_once_a_minute() -> None:
+    from gateway.flood import FloodGuard
+
+    p = Pipeline([("known", Claims("node-1"))], REGISTRY, RuleEngine([], REGISTRY, {}),
+                 flood=FloodGuard(rate=10, burst=20))
+    for i in range(1000):  # 1,000 messages within one second
+        p.process_one(RawMessage("node-1/status", b"online", 1, False, 100.0 + i / 1000))
+    assert p.stats.rejected["rate limited"] == 1000 - 20 - 9  # the burst and 10/s got through
+    reports = [d.reason for d in p.dead_letters]
+    assert len(reports) == 1 and reports[0].startswith("rate limited: known/node-1")
+    later = RawMessage("node-1/status", b"online", 1, False, 102.0)
+    p.process_one(later)
+    assert p.health["node"].state == "online"

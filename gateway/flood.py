@@ -1,0 +1,50 @@
+"""Per-device flood control: one misbehaving device must not drown the others' alarms.
+
+A token bucket per (bridge, source): ``rate`` messages a second sustained, ``burst``
+at once. Excess messages are refused cheaply, counted per device, and reported as
+one dead letter per device and minute rather than one per message.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    last: float
+    reported_at: float = float("-inf")
+
+
+@dataclass
+class FloodGuard:
+    rate: float = 20.0
+    burst: float = 200.0
+    report_every: float = 60.0
+    refused: Counter[str] = field(default_factory=Counter)
+    _buckets: dict[tuple[str, str], _Bucket] = field(default_factory=dict)
+
+    def allow(self, bridge_id: str, source: str, now: float) -> bool:
+        key = (bridge_id, source)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) > 100_000:  # a storm of fake sources: start again
+                self._buckets.clear()
+            bucket = self._buckets[key] = _Bucket(self.burst, now)
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.last) * self.rate)
+        bucket.last = now
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return True
+        self.refused[f"{bridge_id}/{source}"] += 1
+        return False
+
+    def should_report(self, bridge_id: str, source: str, now: float) -> bool:
+        """True once a ``report_every`` per flooding device, to keep the dead letters readable."""
+        bucket = self._buckets[(bridge_id, source)]
+        if now - bucket.reported_at >= self.report_every:
+            bucket.reported_at = now
+            return True
+        return False
