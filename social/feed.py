@@ -1,7 +1,13 @@
-"""A member's feed: the posts they may read, newest first, one page at a time.
+"""A member's feed: the posts they may read, official notices pinned first, then newest first.
 
-Pages are cut by an opaque keyset cursor on ``(created_at, id)`` rather than an
+Pages are cut by an opaque keyset cursor on ``(pinned, created_at, id)`` rather than an
 offset, so a post published while someone scrolls neither repeats nor hides an item.
+
+"Pinned" and "expired" depend on the time, and a time that moved between two pages
+would move a notice from the pinned block into the dated list (shown twice) or drop
+a promotion between pages. So the first page fixes the feed's time, ``as_of``, and the
+cursor carries it: every page of one scroll is cut from the same snapshot of what is
+pinned and what has expired. A new scroll (no cursor) sees the present.
 """
 
 from __future__ import annotations
@@ -9,40 +15,104 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, Integer, and_, case, or_, select
 from sqlalchemy.orm import Session
 
 from social.errors import InvalidCursor, PlaceNotVisible
-from social.models import Place, Post
-from social.visibility import can_see_place, visible
+from social.models import Place, Post, utcnow
+from social.posts import readable_posts
+from social.visibility import can_see_place
 
 MAX_PAGE = 100
+#: Only official notices are pinned: nobody else can push a post above the others.
+PINNABLE_KINDS = ("notice",)
 
 
 @dataclass(frozen=True, slots=True)
 class FeedPage:
     entries: list[tuple[Post, Place]]
     next_cursor: str | None
+    #: The time the page was cut at: what "pinned" and "expired" were judged against.
+    as_of: datetime | None = None
 
 
 def encode_cursor(created_at: datetime, post_id: int) -> str:
+    """A keyset cursor on ``(created_at, id)``, for lists ordered newest first."""
     raw = json.dumps([created_at.astimezone(UTC).isoformat(), post_id], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The ``(created_at, id)`` of :func:`encode_cursor`; :class:`InvalidCursor` otherwise."""
+    created_at, post_id = _decode(cursor, 2)[:2]
+    return _stamp(created_at), _id(post_id)
+
+
+def _decode(cursor: str, length: int) -> list[object]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        stamp, post_id = json.loads(raw)
-        created_at = datetime.fromisoformat(stamp)
+        values = json.loads(raw)
     except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
         raise InvalidCursor() from exc
-    if created_at.tzinfo is None or not isinstance(post_id, int) or isinstance(post_id, bool):
+    if not isinstance(values, list) or len(values) != length:
         raise InvalidCursor()
-    return created_at, post_id
+    return values
+
+
+def _stamp(value: object) -> datetime:
+    try:
+        stamp = datetime.fromisoformat(value)  # type: ignore[arg-type]
+    except (ValueError, TypeError) as exc:
+        raise InvalidCursor() from exc
+    if stamp.tzinfo is None:
+        raise InvalidCursor()
+    return stamp
+
+
+def _id(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidCursor()
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class FeedCursor:
+    """Where the previous page stopped, and the time the scroll is judged at."""
+
+    pinned: int
+    created_at: datetime
+    post_id: int
+    as_of: datetime
+
+    def encode(self) -> str:
+        raw = json.dumps([self.pinned, self.created_at.astimezone(UTC).isoformat(),
+                          self.post_id, self.as_of.astimezone(UTC).isoformat()],
+                         separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, cursor: str) -> FeedCursor:
+        pinned, created_at, post_id, as_of = _decode(cursor, 4)
+        if pinned not in (0, 1) or isinstance(pinned, bool):
+            raise InvalidCursor()
+        return cls(int(pinned), _stamp(created_at), _id(post_id), _stamp(as_of))  # type: ignore[arg-type]
+
+
+def pinned_rank(as_of: datetime) -> ColumnElement[int]:
+    """1 for an official notice pinned at ``as_of``, else 0."""
+    return case(
+        (and_(Post.kind.in_(PINNABLE_KINDS), Post.pinned_until > as_of), 1),
+        else_=0,
+    ).cast(Integer)
+
+
+def live(as_of: datetime) -> ColumnElement[bool]:
+    """True for a post that has not expired at ``as_of`` (promotions, notices)."""
+    return or_(Post.expires_at.is_(None), Post.expires_at > as_of)
 
 
 def feed_page(
@@ -52,32 +122,41 @@ def feed_page(
     limit: int = 20,
     cursor: str | None = None,
     place_id: str | None = None,
+    kinds: Collection[str] | None = None,
     now: datetime | None = None,
 ) -> FeedPage:
-    """One page of the posts ``member_id`` may read, optionally of one place only.
+    """One page of the posts ``member_id`` may read, optionally of one place or some kinds.
 
+    Pinned notices come first, then the rest newest first; expired posts, hidden ones
+    (but to their author) and those of authors the member blocked are left out.
     Raises :class:`PlaceNotVisible` for a place the member may not read, and
     :class:`InvalidCursor` for a cursor that was not handed out by this function.
     """
     limit = max(1, min(limit, MAX_PAGE))
-    stmt = visible(
-        select(Post, Place).join(Place, Place.id == Post.place_id), Post.place_id, member_id,
-        now=now,
-    )
+    after = FeedCursor.decode(cursor) if cursor is not None else None
+    as_of = after.as_of if after is not None else (now or utcnow())
+    rank = pinned_rank(as_of)
+    stmt = readable_posts(
+        select(Post, Place, rank).join(Place, Place.id == Post.place_id), member_id, now=now,
+    ).where(live(as_of))
     if place_id is not None:
         if not can_see_place(session, member_id, place_id, now=now):
             raise PlaceNotVisible(place_id)
         stmt = stmt.where(Post.place_id == place_id)
-    if cursor is not None:
-        created_at, post_id = decode_cursor(cursor)
+    if kinds:
+        stmt = stmt.where(Post.kind.in_(sorted(kinds)))
+    if after is not None:
         stmt = stmt.where(or_(
-            Post.created_at < created_at,
-            and_(Post.created_at == created_at, Post.id < post_id),
+            rank < after.pinned,
+            and_(rank == after.pinned, or_(
+                Post.created_at < after.created_at,
+                and_(Post.created_at == after.created_at, Post.id < after.post_id),
+            )),
         ))
-    stmt = stmt.order_by(Post.created_at.desc(), Post.id.desc()).limit(limit + 1)
-    rows = [(post, place) for post, place in session.execute(stmt)]
+    stmt = stmt.order_by(rank.desc(), Post.created_at.desc(), Post.id.desc()).limit(limit + 1)
+    rows = [(post, place, int(pinned)) for post, place, pinned in session.execute(stmt)]
+    entries = [(post, place) for post, place, _pinned in rows[:limit]]
     if len(rows) <= limit:
-        return FeedPage(rows, None)
-    rows = rows[:limit]
-    last = rows[-1][0]
-    return FeedPage(rows, encode_cursor(last.created_at, last.id))
+        return FeedPage(entries, None, as_of)
+    last, _place, pinned = rows[limit - 1]
+    return FeedPage(entries, FeedCursor(pinned, last.created_at, last.id, as_of).encode(), as_of)

@@ -10,7 +10,10 @@ Two refinements keep private spaces private:
 * a local actor (merchant, association, municipality) only ever reaches the city and
   neighbourhood circles, even if a membership was mistakenly given inside a building;
 * alarms are not posts: they are read by the managers (manager, syndic, landlord) of
-  the building they happened in, see :func:`manageable_building_ids`.
+  the building they happened in, see :func:`manageable_building_ids`;
+* a post a resident restricted to *residents only* is not read through a manager,
+  syndic or landlord membership: the building's own people talk among themselves
+  (:func:`visible` adds this clause by itself for any column of the ``posts`` table).
 
 The functions return SQL (``Select`` subqueries), not Python sets, so that the rule
 runs inside the database next to the query it filters, with paging and ordering.
@@ -18,10 +21,21 @@ runs inside the database next to the query it filters, with paging and ordering.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, exists, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    SQLColumnExpression,
+    exists,
+    literal,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.orm import Session, aliased
 
 from social.models import Membership, Place, PlaceAncestor, utcnow
@@ -67,9 +81,51 @@ def visible(
     member_id: int,
     *,
     now: datetime | None = None,
+    residents_only: SQLColumnExpression[bool] | None = None,
 ) -> Select[*Ts]:
-    """``stmt`` narrowed to rows whose place ``column`` the member may read."""
-    return stmt.where(column.in_(visible_place_ids(member_id, now=now)))
+    """``stmt`` narrowed to rows whose place ``column`` the member may read.
+
+    When ``column`` belongs to the ``posts`` table (or an alias of it), posts marked
+    ``residents_only`` are further narrowed to the places the member reaches through a
+    membership that is not a manager's: callers cannot forget the clause. A query that
+    reads posts through another selectable (a subquery) passes that selectable's
+    ``residents_only`` column explicitly.
+
+    The subqueries are not correlated: ``stmt`` may read ``memberships`` or
+    ``place_ancestors`` itself without capturing the rule's own tables.
+    """
+    places = visible_place_ids(member_id, now=now).correlate(None)
+    stmt = stmt.where(column.in_(places))
+    restricted = residents_only if residents_only is not None else _residents_only_of(column)
+    if restricted is not None:
+        stmt = stmt.where(or_(restricted.is_(False), column.in_(
+            places.where(Membership.role.not_in(MANAGER_ROLES))
+        )))
+    return stmt
+
+
+def _residents_only_of(column: SQLColumnExpression[str]) -> ColumnElement[bool] | None:
+    """The ``residents_only`` column beside ``column`` when its table has one."""
+    expression = getattr(column, "expression", column)
+    table = getattr(expression, "table", None)
+    columns = getattr(table, "c", None)
+    if columns is None or "residents_only" not in columns:
+        return None
+    restricted: ColumnElement[bool] = columns.residents_only
+    return restricted
+
+
+def place_ids_through(
+    member_id: int, roles: Collection[str], *, now: datetime | None = None
+) -> Select[str]:
+    """The places ``member_id`` may read through a membership of one of ``roles`` only.
+
+    What a member may *do* somewhere often depends on the role that lets them read
+    it (a resident presses "still happening", a merchant does not): this is the same
+    rule as :func:`visible_place_ids`, narrowed, never a second one.
+    """
+    return (visible_place_ids(member_id, now=now)
+            .where(Membership.role.in_(sorted(roles))).correlate(None))
 
 
 def can_see_place(
@@ -115,3 +171,60 @@ def manages_any_building(
     session: Session, member_id: int, *, now: datetime | None = None
 ) -> bool:
     return bool(session.scalar(select(exists(manageable_building_ids(member_id, now=now)))))
+
+
+def visible_member_ids(member_id: int, *, now: datetime | None = None) -> Select[int]:
+    """The ids of the members ``member_id`` may see: list, look up, read the name of.
+
+    Members are people, not posts, so the rule is narrower than for places: seeing a
+    building's feed does not make its residents public to the whole city.
+
+    * Neighbours: members with a current membership at or below a building where the
+      caller holds one too (residents, its managers, its installer).
+    * Local actors and public figures: members whose membership is *at* a
+      neighbourhood or city the caller may read (:func:`visible_place_ids`) —
+      merchants, associations, the municipality. Their presence there is public by
+      nature; a resident's home never is.
+    * Oneself.
+
+    Local-actor memberships never count inside a building, in either direction,
+    exactly as for posts: a merchant given a membership in a building by mistake
+    neither lists its residents nor appears among them.
+    """
+    now = now or utcnow()
+    building = aliased(Place)
+    my_buildings = (
+        select(PlaceAncestor.ancestor_id)
+        .join(Membership, Membership.place_id == PlaceAncestor.place_id)
+        .join(building, building.id == PlaceAncestor.ancestor_id)
+        .where(
+            Membership.member_id == member_id,
+            current_membership(now),
+            Membership.role.not_in(LOCAL_ACTOR_ROLES),
+            building.kind == "building",
+        )
+        # The outer queries read the same tables: keep this one self-contained.
+        .correlate(None)
+    )
+    neighbours = (
+        select(Membership.member_id)
+        .join(PlaceAncestor, PlaceAncestor.place_id == Membership.place_id)
+        .where(
+            current_membership(now),
+            Membership.role.not_in(LOCAL_ACTOR_ROLES),
+            PlaceAncestor.ancestor_id.in_(my_buildings),
+        )
+    )
+    circle = aliased(Place)
+    public = (
+        select(Membership.member_id)
+        .join(circle, circle.id == Membership.place_id)
+        .where(
+            current_membership(now),
+            circle.kind.in_(PUBLIC_KINDS),
+            Membership.place_id.in_(visible_place_ids(member_id, now=now).correlate(None)),
+        )
+    )
+    myself = select(literal(member_id, Integer).label("member_id"))
+    ids = union(neighbours, public, myself).subquery()
+    return select(ids.c.member_id)

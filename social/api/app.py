@@ -7,6 +7,7 @@ the :class:`~social.db.Database` it owns, and owns its lifecycle too (no lifespa
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from fastapi import FastAPI, Request, status
@@ -16,14 +17,57 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from social.accounts import DEFAULT_TOKEN_TTL
-from social.api.routes import alarms, auth, feed, health, me, notifications
+from social.api.routes import (
+    alarms,
+    auth,
+    feed,
+    health,
+    interactions,
+    invites,
+    me,
+    members,
+    moderation,
+    notifications,
+    posts,
+    prefs,
+    search,
+    stream,
+    unread,
+)
 from social.db import Database
 from social.errors import (
     AlarmConflict,
     AlarmNotFound,
     InvalidCursor,
+    InvalidInviteCode,
+    InvalidPostData,
+    InviteGone,
+    InviteNotFound,
+    InviteUsed,
+    JoinRequestNotFound,
+    MemberNotFound,
+    MembershipConflict,
+    MembershipNotFound,
+    NotAllowed,
+    NotAManager,
     NotificationNotFound,
+    OfferNotFound,
+    PlaceNotFound,
     PlaceNotVisible,
+    PostConflict,
+    PostNotFound,
+    TooManyLoginAttempts,
+    UsernameTaken,
+    WrongPassword,
+    WrongPlaceKind,
+)
+from social.events import install_event_hub
+from social.moderation import (
+    ModerationConflict,
+    ModerationForbidden,
+    NotAModerator,
+    RateLimited,
+    TargetNotFound,
 )
 
 log = logging.getLogger(__name__)
@@ -40,7 +84,11 @@ def create_app(database: Database, *, token_ttl: timedelta = DEFAULT_TOKEN_TTL) 
     )
     app.state.database = database
     app.state.token_ttl = token_ttl
-    for module in (auth, me, feed, alarms, notifications, health):
+    app.state.event_hub = install_event_hub(database)  # shared with the gateway's threads
+    for module in (
+        auth, members, invites, me, feed, alarms, notifications, health, prefs, unread, stream,
+        moderation, search, posts, interactions,
+    ):
         app.include_router(module.router)
     _install_error_handlers(app)
     return app
@@ -54,6 +102,30 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AlarmNotFound, _not_found)
     app.add_exception_handler(NotificationNotFound, _not_found)
     app.add_exception_handler(AlarmConflict, _conflict)
+    # Members and trust: joining, profiles, accounts.
+    for error in (InvalidInviteCode, WrongPlaceKind):
+        app.add_exception_handler(error, _bad_request)
+    for error in (PlaceNotFound, InviteNotFound, JoinRequestNotFound, MembershipNotFound,
+                  MemberNotFound):
+        app.add_exception_handler(error, _not_found)
+    for error in (UsernameTaken, InviteUsed, MembershipConflict):
+        app.add_exception_handler(error, _conflict)
+    app.add_exception_handler(NotAManager, _forbidden)
+    app.add_exception_handler(WrongPassword, _forbidden)
+    app.add_exception_handler(InviteGone, _gone)
+    app.add_exception_handler(TooManyLoginAttempts, _too_many)  # type: ignore[arg-type]
+    # Moderation: reports, hide and restore, appeals, blocks, posting rate limits.
+    app.add_exception_handler(TargetNotFound, _not_found)
+    app.add_exception_handler(ModerationConflict, _conflict)
+    for error in (NotAModerator, ModerationForbidden):
+        app.add_exception_handler(error, _forbidden)
+    app.add_exception_handler(RateLimited, _too_many)  # type: ignore[arg-type]
+    # Posts and interactions: the rights matrix and the kinds' fields.
+    for error in (PostNotFound, OfferNotFound):
+        app.add_exception_handler(error, _not_found)
+    app.add_exception_handler(NotAllowed, _coded(status.HTTP_403_FORBIDDEN))
+    app.add_exception_handler(PostConflict, _coded(status.HTTP_409_CONFLICT))
+    app.add_exception_handler(InvalidPostData, _invalid_post_data)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -81,6 +153,22 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     )
 
 
+def _coded(status_code: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    """A handler answering ``{"detail", "code"}``: the matrix's reason, for clients to act on."""
+
+    async def handler(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "code": getattr(exc, "code", None)},
+                            status_code=status_code)
+
+    return handler
+
+
+async def _invalid_post_data(_request: Request, exc: InvalidPostData) -> JSONResponse:
+    """The same shape as a request validation error: the client reads one format."""
+    return JSONResponse(jsonable_encoder({"detail": str(exc), "errors": exc.errors}),
+                        status_code=422)
+
+
 async def _bad_request(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_400_BAD_REQUEST)
 
@@ -91,6 +179,21 @@ async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _conflict(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_409_CONFLICT)
+
+
+async def _forbidden(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_403_FORBIDDEN)
+
+
+async def _gone(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_410_GONE)
+
+
+async def _too_many(
+    _request: Request, exc: TooManyLoginAttempts | RateLimited
+) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+                        headers={"Retry-After": str(exc.retry_after)})
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -49,7 +49,25 @@ class MemberPublic(Public):
     memberships: list[MembershipPublic]
 
 
+class MemberRefPublic(Public):
+    id: int
+    display_name: str
+
+
+class PostCountsPublic(Public):
+    """What is shown under a post; ``attending`` for events, ``votes`` for polls."""
+
+    comments: int = 0
+    #: Per reaction kind: ``like``, ``thanks``, ``still_happening``, ``me_too``.
+    reactions: dict[str, int] = Field(default_factory=dict)
+    attending: int | None = None
+    votes: int | None = None
+
+
 class PostPublic(Public):
+    """A post in the reader's language; the fields after ``alarm_id`` have defaults so
+    that every producer of posts (feed, search, stream) may fill what it knows."""
+
     id: int
     place: PlacePublic
     kind: str
@@ -59,16 +77,31 @@ class PostPublic(Public):
     created_at: datetime
     resolved_at: datetime | None
     alarm_id: int | None
+    #: The language ``title`` and ``body`` are in (the author's, for a member's post).
+    language: str | None = None
+    updated_at: datetime | None = None
+    #: None for the rules engine's posts (alerts, their help requests).
+    author: MemberRefPublic | None = None
+    residents_only: bool = False
+    #: The kind's own fields (``social.post_kinds``): a lending's object and due date, an
+    #: event's start and capacity, a poll's options, a problem report's status...
+    data: dict[str, Any] = Field(default_factory=dict)
+    #: "Shop promotion" on every promotion, in the reader's language.
+    label: str | None = None
+    #: An official notice pinned at the top of the feed right now.
+    pinned: bool = False
+    pinned_until: datetime | None = None
+    expires_at: datetime | None = None
+    moderation: Literal["visible", "hidden"] = "visible"
+    counts: PostCountsPublic = Field(default_factory=PostCountsPublic)
+    my_reactions: list[str] = Field(default_factory=list)
+    #: Service offers: how many verified neighbours vouch for the author for its category.
+    vouched_by: int | None = None
 
 
 class FeedPublic(Public):
     items: list[PostPublic]
     next_cursor: str | None
-
-
-class MemberRefPublic(Public):
-    id: int
-    display_name: str
 
 
 class AlarmPublic(Public):
@@ -87,6 +120,9 @@ class AlarmPublic(Public):
     ack_note: str | None
     escalated_steps: int
     cleared_at: datetime | None
+    #: Residents who pressed "still happening" on the alarm's alert post, and when last.
+    still_happening: int = 0
+    still_happening_last_at: datetime | None = None
 
 
 class AlarmsPublic(Public):

@@ -10,6 +10,7 @@ from alembic import context
 from sqlalchemy import Connection, create_engine
 
 from social.models import Base
+from social.search import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -21,6 +22,8 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # FTS tables, search indexes and the server secret live outside the ORM metadata.
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -32,6 +35,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

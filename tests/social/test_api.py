@@ -140,6 +140,11 @@ def test_feed_item_shape_and_language(
                   "name": "Résidence Les Lilas, Entrée B, 3e étage"},
         "kind": "message", "title": "Ascenseur en panne", "body": "", "status": "active",
         "created_at": "2026-03-14T09:00:00Z", "resolved_at": None, "alarm_id": None,
+        "language": "fr", "updated_at": "2026-03-14T09:00:00Z", "author": None,
+        "residents_only": False, "data": {}, "label": None, "pinned": False,
+        "pinned_until": None, "expires_at": None, "moderation": "visible",
+        "counts": {"comments": 0, "reactions": {}, "attending": None, "votes": None},
+        "my_reactions": [], "vouched_by": None,
     }
     assert [item["title"] for item in english] == ["Lift out of order", "Réunion mardi"]
 

@@ -16,6 +16,7 @@ from social.db import Database
 from social.errors import DatabaseError
 from social.models import Alarm, Base, Member, Membership, Place
 from social.places import sync_places
+from social.search import include_name
 from social.site import PlaceNode
 
 BACKENDS = pytest.mark.parametrize("empty_database", ["sqlite", "postgresql"], indirect=True)
@@ -24,7 +25,9 @@ BACKENDS = pytest.mark.parametrize("empty_database", ["sqlite", "postgresql"], i
 def schema_diff(database: Database, metadata: MetaData) -> list[object]:
     with database.engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "compare_server_default": True}
+            connection, opts={"compare_type": True, "compare_server_default": True,
+                              # the search indexes and the server secret (migration 0005)
+                              "include_name": include_name}
         )
         return list(compare_metadata(context, metadata))
 

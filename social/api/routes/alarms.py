@@ -25,6 +25,7 @@ from social.api.schemas import (
     MemberRefPublic,
     PlacePublic,
 )
+from social.interactions import StillHappening, still_happening
 from social.posts import localize
 from social.visibility import manages_any_building
 
@@ -37,7 +38,9 @@ NOT_A_MANAGER = (
 _ONE_ALARM = {401: {"model": ErrorPublic}, 404: {"model": ErrorPublic}}
 
 
-def alarm_public(row: AlarmRow, language: str) -> AlarmPublic:
+def alarm_public(row: AlarmRow, language: str,
+                 still: StillHappening | None = None) -> AlarmPublic:
+    """``still``: residents' "still happening" on its alert post, the manager's live check."""
     alarm = row.alarm
     acknowledged_by = None
     if alarm.acknowledged_by is not None and row.acknowledged_by_name is not None:
@@ -52,6 +55,8 @@ def alarm_public(row: AlarmRow, language: str) -> AlarmPublic:
         raised_at=alarm.raised_at, acknowledged_at=alarm.acknowledged_at,
         acknowledged_by=acknowledged_by, ack_note=alarm.ack_note,
         escalated_steps=alarm.escalated_steps, cleared_at=alarm.cleared_at,
+        still_happening=still.count if still else 0,
+        still_happening_last_at=still.last_at if still else None,
     )
 
 
@@ -69,7 +74,9 @@ def read_alarms(
     if not manages_any_building(session, member.id):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NOT_A_MANAGER)
     rows = manager_alarms(session, member.id, state=state, limit=limit)
-    return AlarmsPublic(items=[alarm_public(row, member.language) for row in rows])
+    still = still_happening(session, [row.alarm.id for row in rows])
+    return AlarmsPublic(items=[alarm_public(row, member.language, still.get(row.alarm.id))
+                               for row in rows])
 
 
 @router.post(
@@ -85,7 +92,8 @@ def acknowledge_alarm(
     """
     AlarmBook().acknowledge(session, alarm_id, member, body.note)
     session.commit()
-    return alarm_public(manager_alarm(session, alarm_id, member.id), member.language)
+    still = still_happening(session, [alarm_id]).get(alarm_id)
+    return alarm_public(manager_alarm(session, alarm_id, member.id), member.language, still)
 
 
 @router.get("/alarms/{alarm_id}/explain", responses=_ONE_ALARM)
@@ -106,7 +114,8 @@ def explain_alarm(
         for index, step in enumerate(alarm.escalation)
     ]
     return AlarmExplanationPublic(
-        alarm=alarm_public(row, member.language),
+        alarm=alarm_public(row, member.language,
+                           still_happening(session, [alarm.id]).get(alarm.id)),
         rule_id=alarm.rule_id,
         severity=alarm.severity,
         evidence=[

@@ -1,4 +1,4 @@
-"""The caller's feed: every post they may read, in their language."""
+"""The caller's feed: every post they may read, in their language, pinned notices first."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from social.api.deps import CurrentMember, SessionDep
-from social.api.schemas import ErrorPublic, FeedPublic, PlacePublic, PostPublic
+from social.api.routes.posts import posts_public
+from social.api.schemas import ErrorPublic, FeedPublic
 from social.feed import MAX_PAGE, feed_page
-from social.posts import localize_content
+from social.post_kinds import PostKind
 
 router = APIRouter(prefix="/api", tags=["feed"])
 
@@ -25,15 +26,12 @@ def read_feed(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="posts per page")] = 20,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
     place: Annotated[str | None, Query(description="only the posts of this place")] = None,
+    kind: Annotated[list[PostKind] | None, Query(
+        description="only these kinds (repeat the parameter for several)")] = None,
 ) -> FeedPublic:
-    """Posts newest first; follow ``next_cursor`` until it is null."""
-    page = feed_page(session, member.id, limit=limit, cursor=cursor, place_id=place)
-    items = []
-    for post, post_place in page.entries:
-        title, body = localize_content(post.content, member.language)
-        items.append(PostPublic(
-            id=post.id, place=PlacePublic.model_validate(post_place), kind=post.kind,
-            title=title, body=body, status=post.status, created_at=post.created_at,
-            resolved_at=post.resolved_at, alarm_id=post.alarm_id,
-        ))
-    return FeedPublic(items=items, next_cursor=page.next_cursor)
+    """Pinned official notices first, then newest first; follow ``next_cursor`` until it
+    is null. Expired promotions and notices are left out."""
+    page = feed_page(session, member.id, limit=limit, cursor=cursor, place_id=place,
+                     kinds=kind)
+    return FeedPublic(items=posts_public(session, member, page.entries, now=page.as_of),
+                      next_cursor=page.next_cursor)
