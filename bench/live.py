@@ -29,7 +29,6 @@ from typing import Any
 
 import httpx
 import paho.mqtt.client as mqtt
-import psutil
 
 from bench import BenchError
 from bench.installation import INSTALLER, PASSWORD, RESIDENT, Catalogue
@@ -57,7 +56,9 @@ def proc_status(pid: int) -> dict[str, int]:
             key, _, value = line.partition(":")
             if key in ("VmRSS", "VmHWM"):
                 out[key] = int(value.split()[0]) * 1024
-    except OSError:
+    except OSError:  # not Linux: psutil (the ``bench`` extra) knows the RSS
+        import psutil
+
         out["VmRSS"] = psutil.Process(pid).memory_info().rss
     return out
 

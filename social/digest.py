@@ -24,7 +24,7 @@ import asyncio
 import html
 import logging
 import time as _time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
@@ -32,13 +32,13 @@ from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, exists, select, update
+from sqlalchemy import CursorResult, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from social.community_models import DigestRun
 from social.db import Database
-from social.mailer import Mailer, MailError
+from social.mailer import Mailer, MailError, SmtpMailer
 from social.models import Member, Place, Post
 from social.notifications import parse_time_of_day
 from social.posts import localize_content
@@ -170,7 +170,8 @@ def build_digest(
     start, end = window
     stmt = unread_filter(readable(
         select(Post, Place).join(Place, Place.id == Post.place_id)
-        .where(Post.created_at >= start, Post.created_at < end, Post.kind.in_(kinds)),
+        .where(Post.created_at >= start, Post.created_at < end, Post.kind.in_(kinds),
+               or_(Post.expires_at.is_(None), Post.expires_at > now)),  # a promotion that ended
         member.id, now=now, since_joining=True,
     ), member.id).order_by(Post.created_at, Post.id).limit(_MAX_ROWS)
     rows = session.execute(stmt).all()
@@ -311,6 +312,15 @@ class DigestScheduler:
         self._retry_every = retry_every
         self._retries = retries
         self._last_day: date | None = None
+
+    @classmethod
+    def from_env(cls, database: Database, environ: Mapping[str, str] | None = None,
+                 **options: Any) -> DigestScheduler | None:
+        """A scheduler sending through ``PALIER_SMTP_URL``/``PALIER_SMTP_FROM``; None when no
+        SMTP server is configured. :class:`~social.mailer.MailConfigError` when they are
+        unusable: better to refuse to start than to find out at 07:00."""
+        mailer = SmtpMailer.from_env(environ)
+        return cls(database, mailer, **options) if mailer is not None else None
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)

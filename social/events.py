@@ -323,7 +323,7 @@ _READY = "palier.events.ready"
 _POST_FIELDS = frozenset({"status", "content", "resolved_at", "moderation", "place_id",
                           "residents_only", "pinned_until", "expires_at", "kind"})
 _COMMENT_FIELDS = frozenset({"body", "moderation"})
-_MEMBER_FIELDS = frozenset({"quiet_start", "quiet_end", "language"})
+_MEMBER_FIELDS = frozenset({"quiet_start", "quiet_end", "language", "deleted_at"})
 
 
 @dataclass

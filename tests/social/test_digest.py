@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 
 from social.community_models import DigestRun, NotificationPref, PostRead
 from social.db import Database
-from social.digest import DigestScheduler, digest_window
+from social.digest import Digest, DigestItem, DigestScheduler, digest_window, render_text
 from social.mailer import MailConfigError, SmtpMailer, SmtpSettings
 from social.models import Member, Post
 from social.posts import content_from, create_post
@@ -144,6 +144,12 @@ def posts(database: Database, world: World) -> Posts:
         party = post("pyramides", {"fr": "Fête des voisins <b>&</b>", "en": "Street party"},
                      start + timedelta(hours=7), kind="event")
         alert = post("lilas", {"fr": "Fuite d'eau"}, start + timedelta(hours=8), kind="alert")
+        ended = post("pyramides", {"fr": "Soldes terminées"}, start + timedelta(hours=9),
+                     kind="promotion")
+        ended.expires_at = start + timedelta(hours=10)
+        offer = post("pyramides", {"fr": "Croissants -20 %"}, start + timedelta(hours=9),
+                     kind="promotion")
+        offer.expires_at = datetime.now(UTC) + timedelta(days=1)
         before = post("lilas", {"fr": "Trop tôt"}, start - timedelta(minutes=1))
         after = post("lilas", {"fr": "Le lendemain"}, end + timedelta(minutes=30))
         session.commit()
@@ -178,8 +184,9 @@ def test_each_member_gets_what_they_may_read_in_their_language(
     for title in ("Perceuse à prêter", "Passez au 32.", "Entre voisins",
                   "Fête des voisins <b>&</b>"):
         assert title in text
-    for title in ("Vélo trouvé", "Fuite d'eau", "Trop tôt", "Le lendemain"):
-        assert title not in text  # another building; instant; outside the window
+    assert "Croissants -20 % (Promotion, " in text
+    for title in ("Vélo trouvé", "Fuite d'eau", "Trop tôt", "Le lendemain", "Soldes terminées"):
+        assert title not in text  # another building; instant; outside the window; expired
     assert (text.index("Votre immeuble — Résidence Les Lilas")
             < text.index("Votre quartier — Les Pyramides"))
     assert "(Événement, " in text
@@ -206,7 +213,7 @@ def test_each_member_gets_what_they_may_read_in_their_language(
     with database.session() as session:
         runs = {run.member_id: run for run in session.scalars(select(DigestRun))}
     assert runs[world.resident].day == DAY.isoformat()
-    assert runs[world.resident].posts == 3
+    assert runs[world.resident].posts == 4
     assert runs[world.resident].sent_at is not None and runs[world.resident].error is None
 
 
@@ -254,6 +261,7 @@ def test_read_posts_and_preferences_leave_the_digest(
                              read_at=datetime.now(UTC)))
         session.add(NotificationPref(member_id=world.manager, kind="message", mode="off"))
         session.add(NotificationPref(member_id=world.merchant, kind="event", mode="instant"))
+        session.add(NotificationPref(member_id=world.merchant, kind="promotion", mode="off"))
         session.commit()
 
     report = run(DigestScheduler(database, mailer_for(port)))
@@ -339,6 +347,27 @@ def test_the_scheduler_sends_at_its_hour(
     assert "Réunion du conseil syndical" in inbox.received[0].text
 
 
+def test_the_text_lists_nearest_circles_first_and_counts_the_rest() -> None:
+    at = datetime(2026, 3, 14, 8, 5, tzinfo=UTC)
+    items = (
+        DigestItem(3, "evry", "city", "Évry", "event", "Marché de nuit", "", at),
+        DigestItem(1, "lilas/b/3/31", "unit", "Appartement 31", "lending", "Escabeau",
+                   "Rendu " * 80, at),
+        DigestItem(2, "lilas", "building", "Résidence Les Lilas", "poll", "Local vélos ?", "", at),
+    )
+    digest = Digest(1, "emma@example.org", "Emma", "en", date(2026, 3, 15),
+                    (at, at + timedelta(days=1)), items, more=3)
+
+    text = render_text(digest, PARIS)
+
+    assert [line for line in text.splitlines() if line.startswith("Your ")] == [
+        "Your home — Appartement 31", "Your building — Résidence Les Lilas", "Your city — Évry"]
+    assert "• Escabeau (Lending, 09:05)" in text
+    assert "Rendu Rendu" in text and "Rendu " * 80 not in text  # an excerpt, not the whole body
+    assert "… and 3 more posts to read in Palier." in text
+    assert "Here is what happened near you in the 24 hours up to 15 March 2026 at 09:05." in text
+
+
 def test_the_next_run_and_windows_follow_the_local_clock(sqlite_database: Database) -> None:
     scheduler = DigestScheduler(sqlite_database, mailer_for(25), at="07:00")
     day = date(2026, 3, 14)
@@ -391,3 +420,14 @@ def test_smtp_settings_from_the_environment() -> None:
                                   "PALIER_SMTP_FROM": SENDER})
     assert mailer is not None and mailer.sender == SENDER
     assert mailer.settings.port == 2525
+
+
+def test_a_scheduler_from_the_environment(sqlite_database: Database) -> None:
+    assert DigestScheduler.from_env(sqlite_database, {}) is None
+    scheduler = DigestScheduler.from_env(
+        sqlite_database, {"PALIER_SMTP_URL": "smtp://mail.example", "PALIER_SMTP_FROM": SENDER},
+        at="06:30")
+    assert scheduler is not None and scheduler.at.isoformat() == "06:30:00"
+    with pytest.raises(MailConfigError):
+        DigestScheduler.from_env(sqlite_database, {"PALIER_SMTP_URL": "ftp://mail.example",
+                                                   "PALIER_SMTP_FROM": SENDER})

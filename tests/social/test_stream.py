@@ -32,9 +32,11 @@ from social.models import Member, Membership, Place, Post, utcnow
 from social.posts import content_from, create_post
 from social.stream import (
     CIRCLES,
+    StreamSettings,
     Viewer,
     load_viewer,
     mark_read,
+    member_stream,
     sse_comment,
     sse_event,
     unread_counts,
@@ -470,6 +472,39 @@ def test_unread_counts_per_circle_follow_the_rule_and_reading(
                                     .where(PostRead.member_id == world.resident)))
     assert reads == {unit, building}
     assert neighbourhood not in reads and elsewhere not in reads
+
+
+def test_an_event_racing_the_resume_is_delivered_once(
+    sqlite_database: Database, sqlite_world: World
+) -> None:
+    """An event published after the stream subscribed but before it read the backlog is
+    both in the backlog and in the queue: it must reach the client once."""
+    hub = EventHub()
+    alice = viewer(sqlite_database, sqlite_world.resident)
+
+    def post(post_id: int) -> Event:
+        return event(post={"id": post_id, "kind": "message", "author_id": None,
+                           "content": {"fr": {"title": f"n°{post_id}", "body": ""}}})
+
+    async def main() -> list[bytes]:
+        seen = hub.publish(post(1))
+        assert seen is not None
+        stream = member_stream(hub, sqlite_database, "unused", alice, last_event_id=seen.id,
+                               settings=StreamSettings(heartbeat=30, refresh=30))
+        chunks = [await anext(stream)]  # the stream has subscribed
+        hub.publish(post(2))
+        for _ in range(2):  # the backlog (post 2), then the unread counts
+            chunks.append(await asyncio.wait_for(anext(stream), 2))
+        hub.publish(post(3))
+        chunks.append(await asyncio.wait_for(anext(stream), 2))
+        await stream.aclose()
+        return chunks
+
+    connected, replayed, unread, live = asyncio.run(main())
+    assert connected.startswith(b"retry: 3000\n: connected")
+    assert b'"id":2' in replayed and f"id: {hub.epoch}-2".encode() in replayed
+    assert unread.startswith(b"event: unread.changed")
+    assert b'"id":3' in live  # not post 2 a second time
 
 
 def test_sse_framing() -> None:

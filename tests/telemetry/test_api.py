@@ -35,12 +35,8 @@ Client = Callable[[str], TestClient]
 
 
 def build_app(installation_dir: Path, database: Database, store: TelemetryStore | None) -> FastAPI:
-    """What the gateway builds, minus MQTT: accounts and places synced, the router mounted."""
+    """What the gateway builds, minus MQTT: the social API with the history router mounted."""
     installation = load_installation(installation_dir)
-    with database.session() as session:
-        sync_places(session, list(installation.places.values()))
-        seed_members(session, installation.members)
-        session.commit()
     app = create_app(database)
     app.include_router(history.router)
     app.state.gateway = SimpleNamespace(
@@ -51,23 +47,49 @@ def build_app(installation_dir: Path, database: Database, store: TelemetryStore 
     return app
 
 
-@pytest.fixture
-def social(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'palier.sqlite3'}")
+@pytest.fixture(scope="module")
+def social(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """One social database for the module: hashing passwords is what takes time here.
+
+    Both installations have the same places and accounts, so they share it.
+    """
+    gateway, meters = (load_installation(p) for p in (GATEWAY_INSTALLATION, METERS_INSTALLATION))
+    def accounts(members):
+        return sorted(members, key=lambda m: m.username)
+
+    assert gateway.places == meters.places
+    assert accounts(gateway.members) == accounts(meters.members)
+    database = Database(f"sqlite:///{tmp_path_factory.mktemp('social') / 'palier.sqlite3'}")
     database.migrate()
+    with database.session() as session:
+        sync_places(session, list(gateway.places.values()))
+        seed_members(session, gateway.members)
+        session.commit()
     yield database
     database.dispose()
 
 
-def logged_in(app: FastAPI) -> tuple[Client, list[TestClient]]:
+@pytest.fixture(scope="module")
+def tokens(social: Database) -> Callable[[str], str]:
+    issued: dict[str, str] = {}
+
+    def token(username: str) -> str:
+        if username not in issued:
+            with TestClient(create_app(social)) as client:
+                reply = client.post("/api/auth/token",
+                                    data={"username": username, "password": "test-pass"})
+                assert reply.status_code == 200, reply.text
+                issued[username] = reply.json()["access_token"]
+        return issued[username]
+
+    return token
+
+
+def logged_in(app: FastAPI, tokens: Callable[[str], str]) -> tuple[Client, list[TestClient]]:
     clients: list[TestClient] = []
 
     def login(username: str) -> TestClient:
-        client = TestClient(app)
-        reply = client.post("/api/auth/token",
-                            data={"username": username, "password": "test-pass"})
-        assert reply.status_code == 200, reply.text
-        client.headers["Authorization"] = f"Bearer {reply.json()['access_token']}"
+        client = TestClient(app, headers={"Authorization": f"Bearer {tokens(username)}"})
         clients.append(client)
         return client
 
@@ -75,20 +97,22 @@ def logged_in(app: FastAPI) -> tuple[Client, list[TestClient]]:
 
 
 @pytest.fixture
-def gateway_api(social: Database, store: TelemetryStore) -> Iterator[Client]:
+def gateway_api(social: Database, tokens: Callable[[str], str],
+                store: TelemetryStore) -> Iterator[Client]:
     """The integration installation: lilas (syndic, installateur, amelie), tilleuls (david)."""
-    login, clients = logged_in(build_app(GATEWAY_INSTALLATION, social, store))
+    login, clients = logged_in(build_app(GATEWAY_INSTALLATION, social, store), tokens)
     yield login
     for client in clients:
         client.close()
 
 
 @pytest.fixture
-def meters_api(social: Database, store: TelemetryStore, clock: Clock) -> Iterator[Client]:
+def meters_api(social: Database, tokens: Callable[[str], str], store: TelemetryStore,
+               clock: Clock) -> Iterator[Client]:
     """The meters installation, three days of readings, and 'now' on 5 March."""
     fill_building(store, clock)
     clock.now = at(D3, 30)
-    login, clients = logged_in(build_app(METERS_INSTALLATION, social, store))
+    login, clients = logged_in(build_app(METERS_INSTALLATION, social, store), tokens)
     yield login
     for client in clients:
         client.close()
@@ -199,8 +223,9 @@ def test_a_time_without_offset_is_the_sites_local_time(gateway_api: Client,
     assert (body["from"], body["to"], body["source"]) == (T0 - 7200, T0, "1h")
 
 
-def test_a_gateway_without_a_store_says_so(social: Database) -> None:
-    login, clients = logged_in(build_app(GATEWAY_INSTALLATION, social, None))
+def test_a_gateway_without_a_store_says_so(social: Database,
+                                           tokens: Callable[[str], str]) -> None:
+    login, clients = logged_in(build_app(GATEWAY_INSTALLATION, social, None), tokens)
     reply = login("syndic").get(HALL)
     assert reply.status_code == 503
     assert reply.json() == {"detail": "the telemetry store is not running on this gateway"}
@@ -210,7 +235,8 @@ def test_a_gateway_without_a_store_says_so(social: Database) -> None:
 
 def test_history_needs_a_login(gateway_api: Client) -> None:
     with TestClient(gateway_api("syndic").app) as anonymous:
-        assert anonymous.get(HALL).status_code == 401
+        reply = anonymous.get(HALL)
+    assert reply.status_code == 401 and reply.json()["detail"].startswith("not authenticated")
 
 
 def test_a_text_point_has_no_history_but_its_last_value_is_told(meters_api: Client,

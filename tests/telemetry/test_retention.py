@@ -122,7 +122,7 @@ def test_maintenance_prunes_in_the_background_and_stops_when_cancelled(
 
     async def scenario() -> None:
         task = asyncio.create_task(maintenance.run(), name="telemetry-maintenance")
-        while maintenance.last_report is None:
+        while maintenance.last_report is None:  # noqa: ASYNC110 - polling a plain attribute
             await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -152,7 +152,7 @@ def test_a_failed_pass_is_logged_and_tried_again(caplog: pytest.LogCaptureFixtur
 
     async def scenario() -> None:
         task = asyncio.create_task(maintenance.run())
-        while store.calls < 3:
+        while store.calls < 3:  # noqa: ASYNC110 - polling a plain attribute
             await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
