@@ -228,6 +228,7 @@ class Suite:
             "latency_all_runs": latency_summary(all_ms),
             "latency_method": runs[0]["latency"]["method"] if runs else "",
             "latency_missed": sum(len(r["latency"]["missed"]) for r in runs),
+            "status_api_errors": sum(r["memory"]["status_api_errors"] for r in runs),
         }
         return {"devices": len(self.cat.devices), "rules": self.sizes.memory_rules,
                 "figures": figures, "runs": runs}

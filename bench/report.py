@@ -116,8 +116,11 @@ def render_table(result: Mapping[str, Any]) -> str:
              f"load average {_load(m)}"]
     live = result.get("sections", {}).get("live", {})
     if live.get("status") == "ok":
-        notes.append(f"latency measured via {live['figures'].get('latency_method', '?')}; "
-                     f"missed incidents: {live['figures'].get('latency_missed', 0)}")
+        figures = live["figures"]
+        notes.append(f"latency measured via {figures.get('latency_method', '?')}; "
+                     f"incidents not seen within 5 s: {figures.get('latency_missed', 0)}; "
+                     f"API errors (HTTP 5xx) while palier run ingested: "
+                     f"{figures.get('status_api_errors', 0)}")
     return "\n".join([*out, "", *notes])
 
 

@@ -12,7 +12,9 @@ Settings come from two variables, read when the gateway starts (never at import)
     ``smtp://…?starttls=true`` or ``smtp+starttls://…`` — upgrade with STARTTLS
     (port 587 by default); ``smtps://…`` — TLS from the first byte (port 465).
     User and password are percent-decoded (``%40`` for ``@``); ``?timeout=`` is in
-    seconds (30 by default).
+    seconds (30 by default); ``?cafile=/path/ca.pem`` trusts a private certificate
+    authority (an internal relay) instead of the system's. Certificates are always
+    verified.
 ``PALIER_SMTP_FROM``
     the sender, e.g. ``Palier <palier@residence-les-lilas.fr>``.
 
@@ -33,6 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
+from pathlib import Path
 from typing import Literal, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -61,6 +64,10 @@ class SmtpSettings:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     timeout: float = 30.0
+    ca_file: str | None = None
+
+    def tls_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_file)
 
     @classmethod
     def from_url(cls, url: str, sender: str) -> SmtpSettings:
@@ -90,13 +97,16 @@ class SmtpSettings:
             raise MailConfigError(
                 f"PALIER_SMTP_URL: timeout={query['timeout']!r} is not a number of seconds"
             ) from exc
+        ca_file = query.get("cafile") or None
+        if ca_file is not None and not Path(ca_file).is_file():
+            raise MailConfigError(f"PALIER_SMTP_URL: cafile {ca_file!r} is not a file")
         if not parseaddr(sender)[1] or "@" not in parseaddr(sender)[1]:
             raise MailConfigError(f"PALIER_SMTP_FROM: {sender!r} is not an email address")
         return cls(
             host=parts.hostname, port=port, sender=sender, security=security,
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
-            timeout=timeout,
+            timeout=timeout, ca_file=ca_file,
         )
 
     @classmethod
@@ -150,12 +160,12 @@ class SmtpMailer:
             smtp: smtplib.SMTP
             if s.security == "tls":
                 smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
-                                        context=ssl.create_default_context())
+                                        context=s.tls_context())
             else:
                 smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
             with smtp:
                 if s.security == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(context=s.tls_context())
                 if s.username:
                     smtp.login(s.username, s.password or "")
                 smtp.send_message(message)

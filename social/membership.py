@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import Select, SQLColumnExpression, exists, or_, select, update
+from sqlalchemy import Row, Select, SQLColumnExpression, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from social.accounts import create_member
@@ -224,7 +224,7 @@ def list_invites(
     limit: int = DEFAULT_PAGE,
     cursor: str | None = None,
     now: datetime | None = None,
-) -> tuple[Place, Page[tuple[InviteCode, Member | None]]]:
+) -> tuple[Place, Page[Row[InviteCode, Member | None]]]:
     """The unit, and the codes issued for it, newest first, with the member who used each."""
     now = now or utcnow()
     unit = _unit(session, unit_id)
@@ -247,7 +247,8 @@ def _invite(session: Session, code: str) -> tuple[InviteCode, Place]:
     ).first()
     if row is None:
         raise InviteNotFound(normalised)
-    return row
+    invite, unit = row
+    return invite, unit
 
 
 def _check_usable(invite: InviteCode, now: datetime) -> None:
@@ -535,4 +536,4 @@ def current_memberships(
         )
         .order_by(Membership.started_at, Membership.id)
     )
-    return list(rows)
+    return [(membership, place) for membership, place in rows]

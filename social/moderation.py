@@ -265,7 +265,7 @@ class Scope:
         if self.admin:
             return true()
         return or_(
-            post.place_id.in_(visible_member_ids(self.member_id)) | true(),
+            post.place_id.in_(moderator_place_ids(self.member_id, now=self.now)),
             and_(post.residents_only.is_(False),
                  post.place_id.in_(managed_place_ids(self.member_id, now=self.now))),
         )

@@ -33,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, exists, literal_column, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from social.models import POST_KINDS, Member, Membership, Place, PlaceAncestor, Post
@@ -407,31 +407,27 @@ def _buildings_above(place_id: str) -> Select[str]:
 
 
 def _standing(session: Session, member_id: int, place_id: str, now: datetime | None) -> _Standing:
-    """Every question about the member and the place, in one round trip."""
-    buildings = _buildings_above(place_id)
-    columns = [exists(visible_place_ids(member_id, now=now).correlate(None)
-                      .where(PlaceAncestor.ancestor_id == place_id))]
-    for group in GROUPS:
-        roles = sorted(group.roles)
-        columns += [
-            exists(select(Membership.id).where(Membership.member_id == member_id,
-                                               Membership.role.in_(roles),
-                                               current_membership(now))),
-            exists(place_ids_through(member_id, roles, now=now)
-                   .where(PlaceAncestor.ancestor_id == place_id)),
-            exists(manageable_building_ids(member_id, now=now).correlate(None)
-                   .where(Membership.role.in_(roles),
-                          PlaceAncestor.ancestor_id.in_(buildings))),
-        ]
-    row = session.execute(select(*columns)).one()
-    flags = iter(row[1:])
-    holds, reaches, manages = set(), set(), set()
-    for group in GROUPS:
-        for found, into in zip((next(flags), next(flags), next(flags)),
-                               (holds, reaches, manages), strict=True):
-            if found:
-                into.add(group.key)
-    return _Standing(frozenset(holds), frozenset(reaches), frozenset(manages), bool(row[0]))
+    """Every question about the member and the place, in one round trip: the roles of the
+    memberships through which the rule lets them read the place, those through which
+    they manage its building, and all their current roles."""
+    what, role = literal_column("'reads'").label("what"), Membership.role.label("role")
+    reads = (visible_place_ids(member_id, now=now).with_only_columns(what, role)
+             .select_from(PlaceAncestor).where(PlaceAncestor.ancestor_id == place_id))
+    manages = (manageable_building_ids(member_id, now=now)
+               .with_only_columns(literal_column("'manages'").label("what"), role)
+               .select_from(PlaceAncestor)
+               .where(PlaceAncestor.ancestor_id.in_(_buildings_above(place_id))))
+    holds = select(literal_column("'holds'").label("what"), role).where(
+        Membership.member_id == member_id, current_membership(now))
+    found: dict[str, set[str]] = {"reads": set(), "manages": set(), "holds": set()}
+    for kind, held_role in session.execute(union_all(reads, manages, holds)):
+        found[kind].add(held_role)
+
+    def groups(roles: set[str]) -> frozenset[str]:
+        return frozenset(group.key for group in GROUPS if group.roles & roles)
+
+    return _Standing(groups(found["holds"]), groups(found["reads"]),
+                     groups(found["manages"]), bool(found["reads"]))
 
 
 def can_post(

@@ -35,10 +35,8 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    Insert,
     Integer,
     Table,
-    case,
     cast,
     create_engine,
     delete,
@@ -47,7 +45,6 @@ from sqlalchemy import (
     select,
     tuple_,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -72,6 +69,7 @@ from gateway.telemetry.schema import (
     rollup_1h,
     rollup_1m,
 )
+from gateway.telemetry.writes import writer_for
 
 log = logging.getLogger(__name__)
 
@@ -139,13 +137,7 @@ class TelemetryStore:
         self.engine: Engine = create_engine(self.url, echo=echo, **options)
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
-        self._insert_raw = (
-            self._insert(readings).on_conflict_do_nothing()
-            .returning(readings.c.device_id, readings.c.point, readings.c.ts, readings.c.value)
-        )
-        self._upsert_rollup = {table: _RollupUpsert(self._rollup_upsert(table), self.engine)
-                               for table, _ in ROLLUPS}
-        self._upsert_text = self._text_upsert()
+        self._writer = writer_for(self.engine, [table for table, _ in ROLLUPS])
 
     @classmethod
     def open(cls, url: str | None, var_dir: Path, **options: Any) -> TelemetryStore:
@@ -209,38 +201,6 @@ class TelemetryStore:
 
     # -- writing ------------------------------------------------------------------
 
-    def _insert(self, table: Table) -> Any:
-        """The dialect's INSERT, which knows ``ON CONFLICT`` (SQLite and PostgreSQL alike)."""
-        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        return dialect_insert(table)
-
-    def _rollup_upsert(self, table: Table) -> Insert:
-        stmt = self._insert(table)
-        new, old = stmt.excluded, table.c
-        newer = new.last_ts >= old.last_ts
-        merged: Insert = stmt.on_conflict_do_update(
-            index_elements=[old.device_id, old.point, old.bucket],
-            set_={
-                "min": case((new.min < old.min, new.min), else_=old.min),
-                "max": case((new.max > old.max, new.max), else_=old.max),
-                "sum": old.sum + new.sum,
-                "count": old.count + new.count,
-                "last": case((newer, new.last), else_=old.last),
-                "last_ts": case((newer, new.last_ts), else_=old.last_ts),
-            },
-        )
-        return merged
-
-    def _text_upsert(self) -> Insert:
-        stmt = self._insert(last_values)
-        new, old = stmt.excluded, last_values.c
-        upsert: Insert = stmt.on_conflict_do_update(
-            index_elements=[old.device_id, old.point],
-            set_={"ts": new.ts, "value": new.value},
-            where=new.ts > old.ts,
-        ).returning(old.device_id)
-        return upsert
-
     def write_batch(self, batch: Sequence[Reading]) -> int:
         """Store ``batch`` in one transaction; the number of readings that were new.
 
@@ -272,19 +232,17 @@ class TelemetryStore:
             return 0
         # Sorted keys: two workers upserting the same buckets lock them in the same
         # order, so PostgreSQL never sees a deadlock between them.
-        raw_rows = [{"device_id": d, "point": p, "ts": ts, "value": v}
-                    for (d, p, ts), v in sorted(series.items())]
+        raw_rows = [(d, p, ts, v) for (d, p, ts), v in sorted(series.items())]
         with self._write() as connection:
-            inserted = connection.execute(self._insert_raw, raw_rows).all() if raw_rows else []
+            inserted = self._writer.insert_raw(connection, raw_rows) if raw_rows else []
             for table, width in ROLLUPS:
-                buckets = aggregate(((r[0], r[1], r[2], r[3]) for r in inserted), width)
+                buckets = aggregate(inserted, width)
                 if buckets:
-                    self._upsert_rollup[table].executemany(connection, _rollup_rows(buckets))
+                    self._writer.upsert_rollup(connection, table, _rollup_rows(buckets))
             changed = 0
             if texts:
-                changed = len(connection.execute(self._upsert_text, [
-                    {"device_id": d, "point": p, "ts": ts, "value": v}
-                    for (d, p), (ts, v) in sorted(texts.items())]).all())
+                changed = self._writer.upsert_text(
+                    connection, [(d, p, ts, v) for (d, p), (ts, v) in sorted(texts.items())])
         stored = len(inserted) + changed
         self.stats.batches += 1
         self.stats.stored += stored
@@ -437,37 +395,10 @@ class TelemetryStore:
         return report
 
 
-_ROLLUP_COLUMNS = ("device_id", "point", "bucket", "min", "max", "sum", "count", "last",
-                   "last_ts")
-
-
 def _rollup_rows(buckets: dict[tuple[str, str, int], Aggregate]) -> list[tuple[Any, ...]]:
-    """Roll-up rows in ``_ROLLUP_COLUMNS`` order, sorted by key."""
+    """Roll-up rows in ``ROLLUP_COLUMNS`` order, sorted by key."""
     return [(d, p, b, a.min, a.max, a.sum, a.count, a.last, a.last_ts)
             for (d, p, b), a in sorted(buckets.items())]
-
-
-class _RollupUpsert:
-    """A roll-up upsert compiled once and run with the driver's own ``executemany``.
-
-    For a thousand-row upsert, SQLAlchemy's per-row parameter processing costs more
-    than SQLite's work (measured: 39,000 against 49,000 readings/s for the whole
-    batch); the statement has no parameter that needs SQLAlchemy's conversion.
-    """
-
-    def __init__(self, statement: Insert, engine: Engine) -> None:
-        compiled = statement.compile(dialect=engine.dialect)
-        self.sql = str(compiled)
-        self.positional = compiled.positional
-        if self.positional and tuple(compiled.positiontup or ()) != _ROLLUP_COLUMNS:
-            raise RuntimeError(f"unexpected parameter order {compiled.positiontup}")
-
-    def executemany(self, connection: Connection, rows: list[tuple[Any, ...]]) -> None:
-        if self.positional:
-            connection.exec_driver_sql(self.sql, rows)
-        else:
-            connection.exec_driver_sql(self.sql, [dict(zip(_ROLLUP_COLUMNS, row, strict=True))
-                                                  for row in rows])
 
 
 def _configure_sqlite(engine: Engine) -> None:

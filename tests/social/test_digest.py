@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +25,7 @@ from sqlalchemy import select, update
 from social.community_models import DigestRun, NotificationPref, PostRead
 from social.db import Database
 from social.digest import Digest, DigestItem, DigestScheduler, digest_window, render_text
-from social.mailer import MailConfigError, SmtpMailer, SmtpSettings
+from social.mailer import MailConfigError, MailError, SmtpMailer, SmtpSettings
 from social.models import Member, Post
 from social.posts import content_from, create_post
 
@@ -406,6 +409,8 @@ def test_smtp_urls(url: str, expected: tuple[object, ...]) -> None:
     ("smtp://mail.example:99999", SENDER, "PALIER_SMTP_URL: Port out of range"),
     ("smtp://mail.example?timeout=soon", SENDER, "timeout='soon' is not a number"),
     ("smtp://mail.example", "palier", "PALIER_SMTP_FROM: 'palier' is not an email address"),
+    ("smtp://mail.example?cafile=/nowhere/ca.pem", SENDER,
+     "PALIER_SMTP_URL: cafile '/nowhere/ca.pem' is not a file"),
 ])
 def test_unusable_smtp_settings_say_which_variable(url: str, sender: str, message: str) -> None:
     with pytest.raises(MailConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -431,3 +436,60 @@ def test_a_scheduler_from_the_environment(sqlite_database: Database) -> None:
     with pytest.raises(MailConfigError):
         DigestScheduler.from_env(sqlite_database, {"PALIER_SMTP_URL": "ftp://mail.example",
                                                    "PALIER_SMTP_FROM": SENDER})
+
+
+def openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def certificates(tmp_path: Path) -> tuple[Path, ssl.SSLContext]:
+    """A certificate authority made by the test, and a server context it signed."""
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+            "/CN=Palier test CA", "-keyout", "ca.key", "-out", "ca.crt", cwd=tmp_path)
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+            "-keyout", "server.key", "-out", "server.csr", cwd=tmp_path)
+    (tmp_path / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.crt",
+            cwd=tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / "server.crt", tmp_path / "server.key")
+    return tmp_path / "ca.crt", context
+
+
+def message_to(address: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = SENDER, address, "test"
+    message.set_content("bonjour")
+    return message
+
+
+@pytest.mark.parametrize("scheme", ["smtp+starttls", "smtps"])
+def test_tls_with_a_private_authority_and_a_login(
+    scheme: str, certificates: tuple[Path, ssl.SSLContext]
+) -> None:
+    ca_file, server_context = certificates
+    inbox, port = Inbox(), free_port()
+    if scheme == "smtps":
+        controller = Controller(inbox, hostname="127.0.0.1", port=port,
+                                ssl_context=server_context, authenticator=inbox.authenticate,
+                                auth_require_tls=False)
+    else:
+        controller = Controller(inbox, hostname="127.0.0.1", port=port,
+                                tls_context=server_context, require_starttls=True,
+                                authenticator=inbox.authenticate)
+    controller.start()
+    try:
+        url = f"{scheme}://palier:p%40ss%3Aword@127.0.0.1:{port}"
+        trusted = SmtpMailer(SmtpSettings.from_url(f"{url}?cafile={ca_file}", SENDER))
+        asyncio.run(trusted.send(message_to(EMAILS["alice"])))
+        assert [r.rcpt_tos for r in inbox.received] == [[EMAILS["alice"]]]
+        assert inbox.logins == [(b"palier", b"p@ss:word")]
+
+        untrusted = SmtpMailer(SmtpSettings.from_url(url, SENDER))
+        with pytest.raises(MailError, match="CERTIFICATE_VERIFY_FAILED"):
+            asyncio.run(untrusted.send(message_to(EMAILS["emma"])))
+        assert len(inbox.received) == 1
+    finally:
+        controller.stop()

@@ -162,6 +162,8 @@ def test_expired_and_revoked_codes_are_gone(client: TestClient, database: Databa
                   "ask your manager for a new one"
     })
     assert client.get(f"/api/invites/{expired}").status_code == 410
+    # The code is the gate: it is judged before anything about the account.
+    assert client.post("/api/join", json=newcomer(expired, username="alice")).status_code == 410
     with database.session() as session:
         assert session.scalar(select(Member.id).where(Member.username == "amelie")) is None
 
@@ -484,3 +486,25 @@ def test_a_manager_ends_a_residents_membership_but_not_a_fellow_managers(
     with database.session() as session:
         still = session.scalar(select(Membership.ended_at).where(Membership.id == alice))
     assert still is None
+
+
+def test_openapi_documents_the_joining_routes(sqlite_database: Database) -> None:
+    with TestClient(create_app(sqlite_database)) as client:
+        paths = client.get("/openapi.json").json()["paths"]
+
+    assert {
+        "/api/places/{unit_id}/invites": {"get", "post"},
+        "/api/invites/{code}": {"get", "delete"},
+        "/api/join": {"post"},
+        "/api/me": {"get", "patch", "delete"},
+        "/api/me/join": {"post"},
+        "/api/me/join-requests": {"get"},
+        "/api/me/export": {"get"},
+        "/api/join-requests": {"post"},
+        "/api/buildings/{building_id}/join-requests": {"get"},
+        "/api/join-requests/{request_id}/approve": {"post"},
+        "/api/join-requests/{request_id}/reject": {"post"},
+        "/api/memberships/{membership_id}/end": {"post"},
+        "/api/members": {"get"},
+        "/api/members/{member_id}": {"get"},
+    }.items() <= {path: set(methods) for path, methods in paths.items()}.items()

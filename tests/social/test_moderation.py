@@ -94,6 +94,13 @@ def hide(client: TestClient, headers: dict[str, str], post_id: int,
     return response.status_code, response.json()
 
 
+def feed(client: TestClient, username: str) -> dict[int, str]:
+    """The caller's feed through the API: post id → moderation state."""
+    response = client.get("/api/feed", headers=login(client, username))
+    assert response.status_code == 200, response.text
+    return {item["id"]: item["moderation"] for item in response.json()["items"]}
+
+
 def readable_ids(database: Database, member_id: int) -> set[int]:
     """Post ids the member reads with the feed's rule plus :func:`moderation.visible_to`."""
     with database.session() as session:
@@ -209,6 +216,9 @@ def test_the_author_sees_a_hidden_post_with_its_reason_and_nobody_else_does(
     assert theirs.status_code == 404
     assert post_id in readable_ids(database, cast.world.resident)
     assert post_id not in readable_ids(database, cast.world.english_resident)
+    # The feed calls moderation.visible_to: the author sees the post marked hidden.
+    assert feed(client, "alice") == {post_id: "hidden"}
+    assert feed(client, "emma") == {}
     with database.session() as session:
         assert moderation.hidden_reasons(session, [post_id]) == {post_id: "données personnelles"}
 
@@ -530,6 +540,7 @@ def test_blocking_hides_posts_and_comments_and_stops_comments_and_stays_private(
 
     assert (blocked.status_code, blocked_twice.status_code) == (204, 204)
     assert theirs not in readable_ids(database, cast.world.resident)
+    assert set(feed(client, "alice")) == {mine}
     assert theirs in readable_ids(database, cast.mod_b)
     with database.session() as session:
         assert list(session.scalars(moderation.visible_comments(
