@@ -1,8 +1,9 @@
 """Per-device flood control: one misbehaving device must not drown the others' alarms.
 
 A token bucket per (bridge, source): ``rate`` messages a second sustained, ``burst``
-at once. Excess messages are refused cheaply, counted per device, and reported as
-one dead letter per device and minute rather than one per message.
+at once (defaults far above any real sensor, which reports every few seconds, and far
+below a stuck firmware loop). Excess messages are refused cheaply, counted per device,
+and reported as one dead letter per device and minute rather than one per message.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ class _Bucket:
 
 @dataclass
 class FloodGuard:
-    rate: float = 20.0
-    burst: float = 200.0
+    rate: float = 100.0
+    burst: float = 1000.0
     report_every: float = 60.0
     refused: Counter[str] = field(default_factory=Counter)
     _buckets: dict[tuple[str, str], _Bucket] = field(default_factory=dict)

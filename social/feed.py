@@ -146,7 +146,8 @@ def feed_page(
     if kinds:
         stmt = stmt.where(Post.kind.in_(sorted(kinds)))
     if after is not None:
-        stmt = stmt.where(or_(
+        # A post published after the scroll began belongs to the next scroll, at the top.
+        stmt = stmt.where(Post.created_at <= as_of, or_(
             rank < after.pinned,
             and_(rank == after.pinned, or_(
                 Post.created_at < after.created_at,

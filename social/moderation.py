@@ -112,7 +112,6 @@ PSEUDONYM_PREFIX = "Modérateur·rice"
 PSEUDONYM_DIGITS = 6
 
 LogAction = Literal["hide", "restore", "appeal_upheld", "appeal_rejected"]
-TargetKind = Literal["post", "comment", "member"]
 
 
 #: Kept out of the ORM metadata on purpose: it is infrastructure, read with Core only,
@@ -164,14 +163,14 @@ class ModerationConflict(ModerationError):
 
 
 class RateLimited(ModerationError):
-    """Too many posts or comments; ``retry_after`` is in whole seconds (at least 1)."""
+    """Too many posts or comments; ``retry_after`` is in whole seconds (at least 1).
+
+    The message is made of numbers, units and the name of the HTTP header, so that it
+    reads the same to a French and to an English neighbour.
+    """
 
     def __init__(self, what: str, limit: int, retry_after: int) -> None:
-        minutes = math.ceil(retry_after / 60)
-        super().__init__(
-            f"rate limit: at most {limit} {what} per hour; retry after {retry_after} s "
-            f"(~{minutes} min)"
-        )
+        super().__init__(f"rate limit: {limit} {what} / 1 h — Retry-After: {retry_after} s")
         self.what = what
         self.limit = limit
         self.retry_after = retry_after

@@ -291,21 +291,20 @@ REASONS: dict[str, LocalText] = {
               "d'un membre.",
         "en": "Alerts come from the building's sensors (the rules engine), never from a "
               "member."},
-    "role_may_not_post": {"fr": "Votre rôle ne permet pas de publier : {kind} (réservé à : "
+    "role_may_not_post": {"fr": "Votre rôle ne permet pas de publier « {kind} » (réservé à : "
                                 "{who}).",
-                          "en": "Your role does not allow posting a {kind} (reserved to: "
-                                "{who})."},
-    "wrong_scope": {"fr": "Un(e) {kind} ne se publie qu'à ces niveaux : {scopes}.",
-                    "en": "A {kind} may only be posted at these levels: {scopes}."},
-    "outside_circles": {"fr": "Vous ne pouvez publier un(e) {kind} que dans vos propres "
-                              "cercles : votre logement et les lieux au-dessus.",
-                        "en": "You may only post a {kind} in your own circles: your home and "
-                              "the places above it."},
+                          "en": "Your role may not post \"{kind}\" (reserved to: {who})."},
+    "wrong_scope": {"fr": "« {kind} » ne se publie qu'à ces niveaux : {scopes}.",
+                    "en": "\"{kind}\" may only be posted at these levels: {scopes}."},
+    "outside_circles": {"fr": "« {kind} » ne se publie que dans vos propres cercles : votre "
+                              "logement et les lieux au-dessus.",
+                        "en": "\"{kind}\" may only be posted in your own circles: your home "
+                              "and the places above it."},
     "not_your_building": {"fr": "Seuls les gestionnaires de cet immeuble peuvent y publier "
-                                "un(e) {kind}.",
-                          "en": "Only the managers of this building may post a {kind} here."},
-    "residents_only_kind": {"fr": "Un(e) {kind} ne peut pas être réservé(e) aux habitants.",
-                            "en": "A {kind} cannot be restricted to residents."},
+                                "« {kind} ».",
+                          "en": "Only this building's managers may post \"{kind}\" here."},
+    "residents_only_kind": {"fr": "« {kind} » ne peut pas être réservé aux habitants.",
+                            "en": "\"{kind}\" cannot be restricted to residents."},
     "residents_only_outside": {"fr": "« Réservé aux habitants » ne vaut que dans l'espace "
                                      "d'un immeuble.",
                                "en": "\"Residents only\" applies inside a building's space "
@@ -315,8 +314,8 @@ REASONS: dict[str, LocalText] = {
                                  "en": "Only residents may restrict a post to residents."},
     "post_not_readable": {"fr": "Publication introuvable parmi celles que vous pouvez lire.",
                           "en": "No such post among those you may read."},
-    "not_for_kind": {"fr": "« {action} » ne s'applique pas à un(e) {kind}.",
-                     "en": "\"{action}\" does not apply to a {kind}."},
+    "not_for_kind": {"fr": "« {action} » ne s'applique pas à « {kind} ».",
+                     "en": "\"{action}\" does not apply to \"{kind}\"."},
     "residents_action": {"fr": "Réservé aux habitants : {action}.",
                          "en": "Reserved to residents: {action}."},
     "own_post": {"fr": "Pas sur votre propre publication : {action}.",

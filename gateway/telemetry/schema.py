@@ -40,8 +40,9 @@ SCHEMA_VERSION = 1
 #: Any constant: the PostgreSQL advisory lock under which workers create tables in turn.
 _SCHEMA_LOCK = 0x70616C7465  # "palte"
 
-DEVICE_ID = String(128)
-POINT = String(64)
+#: Unbounded text: a long id from the configuration must never make a batch fail forever.
+DEVICE_ID = String()
+POINT = String()
 
 metadata = MetaData()
 
@@ -93,7 +94,7 @@ last_values = Table(
 #: What a building's managers chose to show every member of the building.
 building_shares = Table(
     "building_shares", metadata,
-    Column("building_id", String(128), primary_key=True),
+    Column("building_id", String(), primary_key=True),
     Column("metric", String(32), primary_key=True),
 )
 

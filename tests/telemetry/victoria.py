@@ -100,13 +100,6 @@ class VictoriaMetrics:
         self.stop()
         self.start()
 
-    def version(self) -> str:
-        """``vm_app_version`` as the server reports it."""
-        for line in self._get("/metrics").decode().splitlines():
-            if line.startswith("vm_app_version{"):
-                return line.split('version="', 1)[1].split('"', 1)[0]
-        return "unknown"
-
     def export(self, match: str = '{__name__=~".+"}') -> list[Series]:
         """Every sample of the series ``match`` selects, after a flush to make them visible."""
         self._get("/internal/force_flush")

@@ -224,13 +224,14 @@ def read_reports(
     items = []
     for row in page.items:
         report = row.report
+        kind: Literal["post", "comment", "member"]
         if row.comment is not None:
-            kind: Literal["post", "comment", "member"] = "comment"
-            excerpt, state = row.comment.body, row.comment.moderation
+            kind, excerpt, state = "comment", row.comment.body, row.comment.moderation
         elif row.post is not None:
             kind, excerpt, state = "post", _excerpt(row.post, member.language), row.post.moderation
         else:
-            kind, excerpt, state = "member", public_name(row.member) if row.member else "", None
+            kind, state = "member", None
+            excerpt = public_name(row.member, member.language) if row.member else ""
         items.append(QueuedReportPublic(
             id=report.id, category=report.category, details=report.details,
             created_at=report.created_at,
