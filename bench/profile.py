@@ -49,21 +49,22 @@ def py_spy() -> str:
     return which
 
 
-def profile(out: Path, *, quick: bool, rate: int) -> Path:
+def profile(out: Path, *, quick: bool, rate: int, messages: int | None = None) -> Path:
     from gateway.config.loader import load_installation
 
     sizes = QUICK if quick else FULL
+    count = messages or sizes.messages
     out.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="palier-profile-"))
     try:
         cat = catalogue(sizes.buildings)
         config = write_installation(scratch / "installation", cat, rule_count=sizes.rules)
         traffic = scratch / "traffic.bin"
-        write_traffic(traffic, TrafficGenerator(cat).messages(sizes.messages))
+        write_traffic(traffic, TrafficGenerator(cat).messages(count))
         filters = palier_filters(load_installation(config))
         with Mosquitto(scratch / "broker") as broker:
             prime("paho", broker.port, CLIENT_ID, filters)
-            print(f"publishing {sizes.messages} messages", file=sys.stderr)
+            print(f"publishing {count} messages", file=sys.stderr)
             run_json(module("bench.publisher", "--port", broker.port, "--traffic", traffic,
                             "--connections", sizes.publisher_connections), timeout=900)
             palier = PalierProcess(config, broker.port, scratch / "palier")
@@ -73,8 +74,8 @@ def profile(out: Path, *, quick: bool, rate: int) -> Path:
                          "--threads", "--format", "raw", "--output", str(collapsed),
                          "--nonblocking"], log=scratch / "py-spy.log")
             try:
-                deadline = time.monotonic() + max(300.0, sizes.messages / 200)
-                while palier.received() < sizes.messages:
+                deadline = time.monotonic() + max(300.0, count / 200)
+                while palier.received() < count:
                     if time.monotonic() > deadline:
                         raise BenchError("the drain did not finish in time")
                     if spy.poll() is not None:
@@ -97,7 +98,8 @@ def profile(out: Path, *, quick: bool, rate: int) -> Path:
         ])
         (out / "ingest.txt").write_text(summary_text + "\n")
         render_svg(collapsed, out / "ingest.svg",
-                   title=f"palier run draining {sizes.messages} messages")
+                   title=f"palier run draining {count} messages "
+                         f"({sizes.devices} devices, {sizes.rules} rules)")
         return out
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -107,9 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="the quick mode's sizes")
     parser.add_argument("--rate", type=int, default=250, help="samples a second")
+    parser.add_argument("--messages", type=int, default=None,
+                        help="backlog size (default: the mode's, 200,000 in full)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "profile")
     args = parser.parse_args(argv)
-    out = profile(args.out, quick=args.quick, rate=args.rate)
+    out = profile(args.out, quick=args.quick, rate=args.rate, messages=args.messages)
     print((out / "ingest.txt").read_text())
     print(f"flame graph: {out / 'ingest.svg'}")
     return 0

@@ -11,12 +11,13 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
 import uvicorn
 
+from devices.records import Reading
 from devices.registry import DeviceRegistry
 from gateway.api import GATEWAY_ROUTERS
 from gateway.commands import CommandSender
@@ -26,10 +27,11 @@ from gateway.embedded_broker import EmbeddedBroker
 from gateway.mqtt_intake import GmqttIntake
 from gateway.outbox import OutboxDispatcher
 from gateway.pipeline import Pipeline
-from gateway.processor import Processor
+from gateway.processor import Processor, ReadingSink
 from gateway.runtime import Runtime, build_routes
 from gateway.settings import Settings
 from gateway.store import AlarmStore
+from gateway.telemetry.influx import InfluxSink, token_from_env
 from rules.engine import RuleEngine
 from social.accounts import seed_members
 from social.api.app import create_app
@@ -59,6 +61,16 @@ def bind_listener(host: str, port: int) -> socket.socket:
     sock.listen(256)
     sock.setblocking(False)
     return sock
+
+
+class _Submitted:
+    """The InfluxDB sink as a reading sink: it only appends to its disk buffer."""
+
+    def __init__(self, sink: InfluxSink) -> None:
+        self._sink = sink
+
+    def write_batch(self, readings: Sequence[Reading]) -> None:
+        self._sink.submit(readings)
 
 
 @dataclass
@@ -126,10 +138,25 @@ class Gateway:
             engine.restore(await asyncio.to_thread(store.open_alarm_keys))
             routes = build_routes(inst)
             pipeline = Pipeline(routes.routes, registry, engine)
-            processor = Processor(pipeline, store)
+            telemetry: list[ReadingSink] = []
+            influx = None
+            if s.influx_url:
+                influx = InfluxSink(
+                    s.influx_url, s.influx_org, s.influx_bucket, token_from_env(),
+                    device_lookup=lambda device_id: pipeline.registry.get(device_id),
+                    places=inst.places, buffer_dir=s.var_dir / "influx-buffer")
+                influx.start()
+                stack.callback(influx.close)  # after the processor has drained
+                telemetry.append(_Submitted(influx))
+            processor = Processor(pipeline, store, telemetry=telemetry)
             intake = GmqttIntake(broker_url, s.client_id, routes.filters, ca_file=s.ca_file,
                                  mqtt5=mqtt5)
             runtime = Runtime(inst, database, pipeline, intake, routes)
+            if influx is not None:
+                sink = influx
+                runtime.on_reload.append(lambda new: sink.reconfigure(
+                    device_lookup=lambda device_id: pipeline.registry.get(device_id),
+                    places=new.places))
             self.runtime = runtime
             outbox = await stack.enter_async_context(
                 OutboxDispatcher(database, send_command=CommandSender.for_runtime(runtime)))

@@ -30,6 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=float, default=1.0, help="simulated time speed-up")
 
     for command in (run, demo):
+        command.add_argument("--influx-url", default=os.environ.get("PALIER_INFLUX_URL"),
+                             help="InfluxDB v2 URL: also write readings there "
+                                  "(token from PALIER_INFLUX_TOKEN)")
+        command.add_argument("--influx-org", default=os.environ.get("PALIER_INFLUX_ORG", ""))
+        command.add_argument("--influx-bucket",
+                             default=os.environ.get("PALIER_INFLUX_BUCKET", ""))
         command.add_argument(
             "--broker-ca", default=os.environ.get("PALIER_BROKER_CA"),
             help="CA certificate file for an mqtts:// broker (default: the system's CAs)",

@@ -35,6 +35,9 @@ def _settings(args: argparse.Namespace, demo: bool) -> Settings:
         client_id="palier-demo" if demo else "palier-gateway",
         embedded_broker=args.embedded_broker,
         ca_file=args.broker_ca,
+        influx_url=args.influx_url,
+        influx_org=args.influx_org,
+        influx_bucket=args.influx_bucket,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +83,8 @@ class Runtime:
         self._routes = routes
         self._lock = asyncio.Lock()
         self.last_reload: ReloadResult | None = None
+        #: Called with the new installation after a successful reload (sinks, caches).
+        self.on_reload: list[Callable[[Installation], None]] = []
 
     def decoder_for(self, bridge_id: str) -> Decoder | None:
         kept = self._routes.decoders.get(bridge_id)
@@ -122,6 +125,8 @@ class Runtime:
             self._routes = routes
             self.installation = new
             await self.intake.set_filters(routes.filters)
+            for hook in self.on_reload:
+                hook(new)
             result = ReloadResult(True, time.time(), trigger, summary=summary(new))
             log.info("reloaded (%s): %s", trigger, result.summary)
             self.last_reload = result

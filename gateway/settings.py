@@ -29,3 +29,6 @@ class Settings:
     ca_file: str | None = None
     embedded_broker: Literal["auto", "mosquitto", "amqtt"] = "auto"
     watch_config: bool = True
+    influx_url: str | None = None  # None: no InfluxDB sink
+    influx_org: str = ""
+    influx_bucket: str = ""

@@ -268,7 +268,7 @@ def public_view(devices: dict[Metric, list[Metered]], figures: Figures, period: 
         if metric in wanted:
             body[metric] = _public_total(metric, devices[metric], figures, finished)
     if "temperature" in wanted:
-        common = devices["temperature"]
+        common = [d for d in devices["temperature"] if d.unit_id is None]
         low, high = _span([figures.extremes[d.device_id][day.date] for d in common
                            for day in finished if day.date in figures.extremes[d.device_id]])
         body["temperature"] = {"unit": "°C", "min": low, "max": high}
