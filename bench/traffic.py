@@ -6,7 +6,11 @@ Palier does not read: ``linkquality``, Tasmota's ``Wifi`` block, Shelly's
 ``SENSOR`` about 250, a Shelly ``NotifyStatus`` about 300, an ESPHome state a few
 bytes of text. About 1 % of messages are availability (last will, ``online``).
 
-Incidents are rare, as in a real city: a leak in about one leak report in 500, now
+Devices keep their state between reports, as real ones do: a door stays closed, a
+pump keeps running, and a flag changes in a few reports out of a hundred (each
+device's flags are remembered and flipped with a small chance per report), while
+measured values wander within their normal range. Incidents are rare, as in a real
+city: a leak in about one leak report in 500, now
 and then smoke, stale air or a boiler losing pressure; the buildings the latency
 benchmark uses never see one, so its floods always open a fresh alarm.
 
@@ -49,6 +53,16 @@ class TrafficGenerator:
         self._quiet = set(cat.latency_buildings)
         self._incidents = incidents
         self._ts = 1_764_150_000.0
+        self._flags: dict[tuple[str, str], bool] = {}
+
+    def _flag(self, device: SimDevice, name: str, usual: bool, flip: float) -> bool:
+        """A boolean the device keeps between reports, changed with chance ``flip``."""
+        key = (device.id, name)
+        value = self._flags.get(key, usual)
+        if self._rng.random() < flip:
+            value = not value
+        self._flags[key] = value
+        return value
 
     def _chance(self, p: float, device: SimDevice) -> bool:
         return self._incidents and device.building not in self._quiet and self._rng.random() < p
@@ -90,20 +104,20 @@ class TrafficGenerator:
                     "pressure": round(rng.uniform(995, 1030), 1),
                     "temperature": round(rng.uniform(16.5, 24.5), 2)}
         if kind == "door_sensor":
-            return {**common, "contact": rng.random() < 0.9,
+            return {**common, "contact": self._flag(d, "contact", True, 0.02),
                     "device_temperature": rng.randint(15, 25),
                     "power_outage_count": rng.randint(0, 9)}
         if kind == "motion_sensor":
             lux = rng.randint(0, 400)
             return {**common, "device_temperature": rng.randint(15, 25), "illuminance": lux,
-                    "illuminance_lux": lux, "occupancy": rng.random() < 0.3,
+                    "illuminance_lux": lux, "occupancy": self._flag(d, "occupancy", False, 0.1),
                     "power_outage_count": rng.randint(0, 9)}
         if kind == "smoke_detector":
             return {**common, "battery_low": False, "smoke": self._chance(SMOKE_CHANCE, d),
                     "supervision": False, "tamper": False, "test": False}
         if kind == "lift_monitor":
-            running = rng.random() < 0.4
-            return {"door_open": rng.random() < 0.1, "fault": rng.random() < 0.002,
+            running = self._flag(d, "running", False, 0.1)
+            return {"door_open": self._flag(d, "door", False, 0.05), "fault": False,
                     "linkquality": rng.randint(20, 200), "running": running,
                     "state": "moving" if running else "idle"}
         raise ValueError(f"no zigbee2mqtt model for {kind}")
@@ -121,19 +135,20 @@ class TrafficGenerator:
                 "ReactivePower": rng.randint(0, 300), "Factor": round(rng.uniform(0.8, 1), 2),
                 "Voltage": voltage, "Current": round(power / voltage, 3)}})
         uptime = rng.randint(1000, 9_000_000)
+        power = "ON" if self._flag(d, "power", False, 0.02) else "OFF"
         days, rest = divmod(uptime, 86400)
         clock = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
         return f"tele/{d.source}/STATE", _json({
             "Time": stamp, "Uptime": f"{days}T{clock}",
             "UptimeSec": uptime, "Heap": 26, "SleepMode": "Dynamic", "Sleep": 50,
-            "LoadAvg": 19, "MqttCount": 1, "POWER": "ON" if rng.random() < 0.5 else "OFF",
+            "LoadAvg": 19, "MqttCount": 1, "POWER": power,
             "Wifi": {"AP": 1, "SSId": "immeuble", "BSSId": "AA:BB:CC:DD:EE:FF", "Channel": 6,
                      "Mode": "11n", "RSSI": rng.randint(40, 100), "Signal": rng.randint(-80, -40),
                      "LinkCount": 1, "Downtime": "0T00:00:03"}})
 
     def _shelly(self, d: SimDevice) -> Message:
         rng = self._rng
-        on = rng.random() < 0.7
+        on = self._flag(d, "output", True, 0.02)
         power = round(rng.uniform(20, 900), 1) if on else 0.0
         total = round(rng.uniform(100, 5000), 3)
         temp = round(rng.uniform(30, 55), 1)
@@ -166,7 +181,8 @@ class TrafficGenerator:
                 low = self._chance(PRESSURE_DROP_CHANCE, d)
                 return entity, f"{rng.uniform(0.4, 0.7) if low else rng.uniform(1.1, 1.8):.2f}"
             if entity.startswith("binary_sensor"):
-                return entity, "ON" if entity.endswith("burner") and rng.random() < 0.5 else "OFF"
+                burner = entity.endswith("burner") and self._flag(d, "burner", True, 0.05)
+                return entity, "ON" if burner else "OFF"
             if entity == "number/setpoint":
                 return entity, "65"
             return entity, f"{rng.uniform(40, 75):.1f}"

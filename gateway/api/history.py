@@ -272,7 +272,8 @@ def building_summary(
         shared = store.shares(building_id)
     except StoreError as exc:
         raise _unavailable(exc) from exc
-    body = {"building": building_id, "name": installation.places[building_id].name}
+    body: dict[str, Any] = {"building": building_id,
+                            "name": installation.places[building_id].name}
     body |= manager_view(devices, figures, chosen, SITE_ZONE, now)
     body["shared"] = [m for m in METRICS if m in shared]
     return body
@@ -312,7 +313,8 @@ def public_summary(
         figures = measure(store, devices, chosen)
     except StoreError as exc:
         raise _unavailable(exc) from exc
-    body = {"building": building_id, "name": installation.places[building_id].name}
+    body: dict[str, Any] = {"building": building_id,
+                            "name": installation.places[building_id].name}
     body |= public_view(devices, figures, chosen, SITE_ZONE, now, shared)
     body["shared"] = [m for m in METRICS if m in shared]
     return body
@@ -340,7 +342,7 @@ def get_shares(building_id: str, request: Request, member: CurrentMember,
 def put_shares(building_id: str, body: SharesRequest, request: Request,
                member: CurrentMember, session: SessionDep) -> dict[str, Any]:
     _, staff = _staff_building(request, session, member, building_id)
-    if False:
+    if not _manager(session, member, staff, building_id):
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             "choosing what residents see is for the building's managers")
     _release(session)

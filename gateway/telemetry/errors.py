@@ -5,12 +5,11 @@
     TelemetryError
     ├── StoreError     the telemetry database refused or could not be reached
     │                  (wraps SQLAlchemy's error, names the database)
-    └── QueryError     a history or summary question that cannot be answered as asked:
-                       an empty or reversed range, an interval below one second,
-                       a text point (also a ValueError, so plain parsing code may
-                       raise and catch it as one)
-
-The InfluxDB sink's errors belong under :class:`TelemetryError` too.
+    ├── QueryError     a history or summary question that cannot be answered as asked:
+    │                  an empty or reversed range, an interval below one second
+    │                  (also a ValueError, so plain parsing code may raise and catch it)
+    └── InfluxWriteError   (gateway.telemetry.influx) the InfluxDB server did not take
+                       a batch; says whether trying again may help
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -131,6 +132,7 @@ class TelemetryStore:
         self.retention = retention or Retention()
         self._clock = clock
         self.stats = WriteStats()
+        self._stats_lock = threading.Lock()
         options: dict[str, Any] = {}
         if self.url.get_backend_name() == "postgresql":
             options["pool_pre_ping"] = True
@@ -167,6 +169,7 @@ class TelemetryStore:
                 create_schema(connection)
         except RuntimeError as exc:
             raise StoreError(f"cannot use telemetry database {self._where()}: {exc}") from exc
+        log.info("telemetry store at %s", self._where())
 
     def close(self) -> None:
         self.engine.dispose()
@@ -213,9 +216,10 @@ class TelemetryStore:
         horizon = self._clock() - self.retention.raw
         series: dict[tuple[str, str, float], float] = {}
         texts: dict[tuple[str, str], tuple[float, str]] = {}
+        too_old = not_finite = 0
         for reading in batch:
             if reading.at < horizon:
-                self.stats.too_old += 1
+                too_old += 1
                 continue
             if isinstance(reading.value, str):
                 key = (reading.device_id, reading.point)
@@ -225,9 +229,15 @@ class TelemetryStore:
                 continue
             value = float(reading.value)
             if not math.isfinite(value):
-                self.stats.not_finite += 1
+                not_finite += 1
                 continue
             series.setdefault((reading.device_id, reading.point, reading.at), value)
+        if too_old or not_finite:
+            log.warning("telemetry: refused %d readings older than the raw retention and %d "
+                        "not finite", too_old, not_finite)
+            with self._stats_lock:
+                self.stats.too_old += too_old
+                self.stats.not_finite += not_finite
         if not series and not texts:
             return 0
         # Sorted keys: two workers upserting the same buckets lock them in the same
@@ -244,9 +254,10 @@ class TelemetryStore:
                 changed = self._writer.upsert_text(
                     connection, [(d, p, ts, v) for (d, p), (ts, v) in sorted(texts.items())])
         stored = len(inserted) + changed
-        self.stats.batches += 1
-        self.stats.stored += stored
-        self.stats.duplicates += len(series) - len(inserted)
+        with self._stats_lock:
+            self.stats.batches += 1
+            self.stats.stored += stored
+            self.stats.duplicates += len(series) - len(inserted)
         return stored
 
     # -- reading ------------------------------------------------------------------
@@ -317,7 +328,7 @@ class TelemetryStore:
             rows = connection.execute(
                 select(t.c.bucket, t.c.min, t.c.max, t.c.sum, t.c.count, t.c.last, t.c.last_ts)
                 .where(t.c.device_id == device_id, t.c.point == point,
-                       t.c.bucket >= start, t.c.bucket < end)
+                       t.c.bucket >= math.ceil(start), t.c.bucket < math.ceil(end))
                 .order_by(t.c.bucket)
             ).all()
         return [HourRow(*row) for row in rows]
@@ -328,7 +339,8 @@ class TelemetryStore:
         with self._read() as connection:
             row = connection.execute(
                 select(t.c.bucket, t.c.min, t.c.max, t.c.sum, t.c.count, t.c.last, t.c.last_ts)
-                .where(t.c.device_id == device_id, t.c.point == point, t.c.bucket < before)
+                .where(t.c.device_id == device_id, t.c.point == point,
+                       t.c.bucket < math.ceil(before))
                 .order_by(t.c.bucket.desc()).limit(1)
             ).first()
         return HourRow(*row) if row else None

@@ -221,18 +221,20 @@ def manager_view(devices: dict[Metric, list[Metered]], figures: Figures, period:
     body = _frame(period, zone)
     for metric, (_kind, _point, unit) in COUNTERS.items():
         per_device = figures.counters[metric]
-        rows = [{"device": d.device_id, "place": d.place_id, "unit_place": d.unit_id,
-                 "total": _sum(list(per_device[d.device_id].values()))}
-                for d in devices[metric]]
-        body[metric] = {"unit": unit,
-                        "total": _sum([r["total"] for r in rows if r["total"] is not None]),
-                        "devices": rows}
-    sensors = []
-    for d in devices["temperature"]:
-        low, high = _span(list(figures.extremes[d.device_id].values()))
-        sensors.append({"device": d.device_id, "place": d.place_id, "unit_place": d.unit_id,
-                        "min": low, "max": high})
-    low, high = _span([(s["min"], s["max"]) for s in sensors if s["min"] is not None])
+        totals = {d.device_id: _sum(list(per_device[d.device_id].values()))
+                  for d in devices[metric]}
+        body[metric] = {
+            "unit": unit,
+            "total": _sum([t for t in totals.values() if t is not None]),
+            "devices": [{"device": d.device_id, "place": d.place_id, "unit_place": d.unit_id,
+                         "total": totals[d.device_id]} for d in devices[metric]],
+        }
+    spans = {d.device_id: _span(list(figures.extremes[d.device_id].values()))
+             for d in devices["temperature"]}
+    sensors = [{"device": d.device_id, "place": d.place_id, "unit_place": d.unit_id,
+                "min": spans[d.device_id][0], "max": spans[d.device_id][1]}
+               for d in devices["temperature"]]
+    low, high = _span([(lo, hi) for lo, hi in spans.values() if lo is not None and hi is not None])
     body["temperature"] = {"unit": "°C", "min": low, "max": high, "sensors": sensors}
     if period.kind == "month":
         body["days"] = [_manager_day(devices, figures, day) for day in period.days

@@ -27,7 +27,6 @@ from sqlalchemy import (
     Connection,
     Engine,
     Insert,
-    Row,
     Table,
     bindparam,
     case,
@@ -157,7 +156,7 @@ class PostgresWriter:
         return len(connection.execute(self._text, _text_params(rows)).all())
 
 
-def _raw(row: Row[Any]) -> RawRow:
+def _raw(row: Sequence[Any]) -> RawRow:
     return (row[0], row[1], row[2], row[3])
 
 

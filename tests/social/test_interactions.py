@@ -202,7 +202,7 @@ def test_read_receipts_count_households_of_the_notice_place(
         "post_id": notice, "households": 8, "read": 5, "percent": 63,
         "summary": "Lu par 63 % des foyers (5 sur 8)",
     }
-    assert client.get(f"/api/posts/{notice}/receipts", headers=alice).status_code == 404
+    assert client.get(f"/api/posts/{notice}/receipts", headers=alice).status_code == 403
     assert client.get(f"/api/posts/{notice}/receipts", headers=tom).status_code == 404
     other_syndic = bearer(database, add_member(database, "syndic2", ("tilleuls", "syndic")))
     assert client.get(f"/api/posts/{notice}/receipts", headers=other_syndic).status_code == 404
@@ -330,15 +330,16 @@ def test_two_neighbours_racing_for_the_last_seat_get_one_seat(
     event = stored_post(database, "lilas", "event", author=world.resident,
                         data={"starts_at": (utcnow() + timedelta(days=1)).isoformat(),
                               "location": "cour", "capacity": 1})
-    racers = [world.resident, world.english_resident]
+    with database.session() as session:
+        racers = [session.get(Member, m) for m in (world.resident, world.english_resident)]
     outcomes: list[str] = []
-    barrier = threading.Barrier(len(racers))
+    # Both wait here, outside any transaction: on SQLite a transaction is a write lock.
+    barrier = threading.Barrier(len(racers), timeout=10)
 
-    def take_seat(member_id: int) -> None:
+    def take_seat(member: Member | None) -> None:
+        assert member is not None
+        barrier.wait()
         with database.session() as session:
-            member = session.get(Member, member_id)
-            assert member is not None
-            barrier.wait()
             try:
                 set_rsvp(session, member, event, "yes")
                 session.commit()

@@ -8,6 +8,7 @@ a running gateway and MQTT is ``test_gateway_history.py``.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,9 +23,10 @@ from devices.registry import DeviceRegistry
 from gateway.api import history
 from gateway.config.loader import load_installation
 from gateway.telemetry.store import TelemetryStore
-from social.accounts import seed_members
+from social.accounts import create_member, issue_token, seed_members
 from social.api import create_app
 from social.db import Database
+from social.models import Membership, utcnow
 from social.places import sync_places
 from tests.integration.harness import INSTALLATION as GATEWAY_INSTALLATION
 from tests.telemetry.conftest import T0, Clock
@@ -281,6 +283,18 @@ def test_the_building_summary_is_404_for_everyone_else(meters_api: Client,
         "detail": "no building 'nowhere'"}
 
 
+def test_a_manager_of_one_building_gets_404_for_another(meters_api: Client) -> None:
+    syndic = meters_api("syndic")  # manages Les Lilas only
+    for path in ("/api/buildings/tilleuls/summary",
+                 "/api/buildings/tilleuls/public-summary/shares"):
+        reply = syndic.get(path)
+        assert reply.status_code == 404 and reply.json() == {"detail": "no building 'tilleuls'"}
+    assert syndic.put("/api/buildings/tilleuls/public-summary/shares",
+                      json={"metrics": ["energy"]}).status_code == 404
+    assert syndic.get("/api/buildings/tilleuls/public-summary",
+                      params={"date": D3.isoformat()}).status_code == 404
+
+
 def test_summary_parameters_are_checked(meters_api: Client) -> None:
     client = meters_api("syndic")
     bad_date = client.get(SUMMARY, params={"date": "03/03/2026"})
@@ -333,6 +347,21 @@ def test_nothing_shared_shows_nothing(meters_api: Client) -> None:
 def test_the_public_summary_is_for_members_of_the_building(meters_api: Client,
                                                           username: str) -> None:
     reply = meters_api(username).get(PUBLIC, params={"date": D3.isoformat()})
+    assert reply.status_code == 404 and reply.json() == {"detail": "no building 'lilas'"}
+
+
+def test_a_merchant_placed_inside_the_building_by_mistake_still_gets_404(
+        meters_api: Client, social: Database) -> None:
+    """Local actors stay out of buildings, whatever membership they were given."""
+    with social.session() as session:
+        merchant = create_member(session, f"epicerie-{uuid.uuid4().hex[:8]}", "test-pass")
+        session.add(Membership(member_id=merchant.id, place_id="lilas", role="merchant",
+                               verified=True, started_at=utcnow()))
+        token = issue_token(session, merchant).token
+        session.commit()
+    with TestClient(meters_api("amelie").app,
+                    headers={"Authorization": f"Bearer {token}"}) as client:
+        reply = client.get(PUBLIC, params={"date": D3.isoformat()})
     assert reply.status_code == 404 and reply.json() == {"detail": "no building 'lilas'"}
 
 

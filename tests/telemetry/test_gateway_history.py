@@ -49,7 +49,9 @@ def counted(user: ApiUser) -> int:
 
 def test_published_readings_are_history_for_the_buildings_staff_only(
         gateway: GatewayThread, mosquitto) -> None:
-    api = gateway.gateway.running.api_url
+    running = gateway.gateway.running
+    assert running is not None
+    api = running.api_url
     require_wiring(api)
     temperatures = [19.5, 19.75, 20.0, 20.25, 20.5]
     publish(mosquitto.port, [

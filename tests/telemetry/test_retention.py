@@ -29,7 +29,7 @@ def fill(store: TelemetryStore, clock: Clock, start: float, end: float, step: fl
     """One reading every ``step`` seconds over ``[start, end)``, each written while fresh."""
     ts, written = start, 0
     while ts < end:
-        batch = []
+        batch: list[Reading] = []
         while ts < end and len(batch) < 1000:
             batch.append(Reading("meter", "power", ts - start, ts))
             ts += step
@@ -66,13 +66,17 @@ def test_prune_removes_exactly_what_is_past_each_retention(short_store: Telemetr
 def test_prune_deletes_in_bounded_chunks(short_store: TelemetryStore, clock: Clock) -> None:
     fill(short_store, clock, T0 - 2 * 3600 - 1000, T0 - 2 * 3600, 1)  # 1000 old raw rows
     fill(short_store, clock, T0 - 60, T0, 1)  # and 60 recent ones
-    statements: list[int] = []
-    report = short_store.prune(T0, chunk=100, pause=0, should_stop=lambda: (
-        statements.append(1) or False))
+    asked: list[float] = []
+
+    def between_chunks() -> bool:
+        asked.append(short_store.now())
+        return False
+
+    report = short_store.prune(T0, chunk=100, pause=0, should_stop=between_chunks)
     assert report.deleted["readings"] == 1000
     # 10 full chunks, then one that finds fewer than 100 rows and ends the table's turn;
     # then one chunk for each roll-up table.
-    assert report.chunks == 11 + 1 + 1 == len(statements)
+    assert report.chunks == 11 + 1 + 1 == len(asked)
     assert column(short_store, readings, "ts") == [T0 - 60 + i for i in range(60)]
 
 
@@ -100,8 +104,12 @@ def test_prune_stops_between_chunks_when_asked(short_store: TelemetryStore,
                                               clock: Clock) -> None:
     fill(short_store, clock, T0 - 2 * 3600 - 500, T0 - 2 * 3600, 1)
     asked: list[int] = []
-    report = short_store.prune(T0, chunk=100, should_stop=lambda: len(asked) > 2 or bool(
-        asked.append(1)))
+
+    def after_three_chunks() -> bool:
+        asked.append(1)
+        return len(asked) > 3
+
+    report = short_store.prune(T0, chunk=100, should_stop=after_three_chunks)
     assert report.stopped and report.deleted == {"readings": 300}
     with short_store.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(readings)) == 200

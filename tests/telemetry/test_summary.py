@@ -23,6 +23,9 @@ from gateway.telemetry.summary import (
     MIN_UNITS,
     Figures,
     Metered,
+    Metric,
+    Period,
+    PeriodKind,
     building_devices,
     counter_days,
     manager_view,
@@ -140,20 +143,25 @@ def fill_building(store: TelemetryStore, clock: Clock) -> None:
     write(store, clock, rows)
 
 
+Measured = tuple[dict[Metric, list[Metered]], Figures, Period]
+FiguresFor = Callable[..., Measured]
+
+
 @pytest.fixture
 def figures(store: TelemetryStore, clock: Clock,
-            installation: Installation) -> Callable[[date, str], tuple]:
+            installation: Installation) -> FiguresFor:
+    """``figures(day, kind="month")``: the building's devices, their figures, the period."""
     fill_building(store, clock)
     devices = building_devices(installation, DeviceRegistry(installation.bridges), "lilas")
 
-    def for_period(day: date, kind: str = "month") -> tuple:
-        period = period_of(kind, day, PARIS)  # type: ignore[arg-type]
+    def for_period(day: date, kind: PeriodKind = "month") -> Measured:
+        period = period_of(kind, day, PARIS)
         return devices, measure(store, devices, period), period
 
     return for_period
 
 
-def test_the_manager_sees_every_meter_and_the_building_totals(figures) -> None:
+def test_the_manager_sees_every_meter_and_the_building_totals(figures: FiguresFor) -> None:
     devices, found, period = figures(D2, "day")
     body = manager_view(devices, found, period, PARIS, now=at(D3, 30))
     energy = {d["device"]: d["total"] for d in body["energy"]["devices"]}
@@ -170,7 +178,7 @@ def test_the_manager_sees_every_meter_and_the_building_totals(figures) -> None:
     assert "days" not in body
 
 
-def test_a_month_is_the_sum_of_its_days(figures) -> None:
+def test_a_month_is_the_sum_of_its_days(figures: FiguresFor) -> None:
     devices, found, period = figures(D1)
     body = manager_view(devices, found, period, PARIS, now=at(D3, 12))
     days = {d["date"]: d["energy"] for d in body["days"]}
@@ -181,7 +189,7 @@ def test_a_month_is_the_sum_of_its_days(figures) -> None:
     assert body["energy"]["total"] == 69 + 63 + 75.0
 
 
-def test_residents_see_only_shared_metrics_and_never_a_device(figures) -> None:
+def test_residents_see_only_shared_metrics_and_never_a_device(figures: FiguresFor) -> None:
     devices, found, period = figures(D2, "day")
     body = public_view(devices, found, period, PARIS, now=at(D3, 12), shared={"energy"})
     assert set(body) == {"period", "date", "time_zone", "from", "to", "complete",
@@ -189,7 +197,7 @@ def test_residents_see_only_shared_metrics_and_never_a_device(figures) -> None:
     assert "elec-" not in json.dumps(body) and "lilas/" not in json.dumps(body)
 
 
-def test_flats_count_in_a_shared_total_only_when_three_report(figures) -> None:
+def test_flats_count_in_a_shared_total_only_when_three_report(figures: FiguresFor) -> None:
     shared = {"energy"}
     all_three = public_view(*figures(D3, "day"), PARIS, at(D3, 30), shared)
     assert all_three["energy"] == {"unit": "kWh", "total": 75.0, "includes_units": True}
@@ -199,7 +207,8 @@ def test_flats_count_in_a_shared_total_only_when_three_report(figures) -> None:
     assert MIN_UNITS == 3
 
 
-def test_a_public_month_adds_its_public_days_so_differences_reveal_nothing(figures) -> None:
+def test_a_public_month_adds_its_public_days_so_differences_reveal_nothing(
+        figures: FiguresFor) -> None:
     now = at(D3, 30)
     public_month = public_view(*figures(D1), PARIS, now, {"energy", "water"})
     days = [public_view(*figures(day, "day"), PARIS, now, {"energy", "water"})
@@ -211,14 +220,14 @@ def test_a_public_month_adds_its_public_days_so_differences_reveal_nothing(figur
     assert (public_month["complete"], public_month["days_counted"]) == (False, 4)
 
 
-def test_only_finished_days_are_counted(figures) -> None:
+def test_only_finished_days_are_counted(figures: FiguresFor) -> None:
     devices, found, month = figures(D1)
     body = public_view(devices, found, month, PARIS, now=at(D3, 12), shared={"energy"})
     assert body["days_counted"] == 3  # 1, 2 and 3 March; the 4th is not over
     assert body["energy"]["total"] == 0 + 69 + 48.0
 
 
-def test_public_temperatures_come_from_common_areas_only(figures) -> None:
+def test_public_temperatures_come_from_common_areas_only(figures: FiguresFor) -> None:
     devices, found, _ = figures(D1)
     body = public_view(devices, found, period_of("day", D2, PARIS), PARIS, at(D3, 30),
                        {"temperature"})
@@ -227,8 +236,8 @@ def test_public_temperatures_come_from_common_areas_only(figures) -> None:
 
 
 def test_nothing_measured_is_null_not_zero() -> None:
-    devices = {"energy": [Metered("m", "lilas/b/basement", None)], "water": [],
-               "temperature": []}
+    devices: dict[Metric, list[Metered]] = {
+        "energy": [Metered("m", "lilas/b/basement", None)], "water": [], "temperature": []}
     found = Figures(counters={"energy": {"m": {}}, "water": {}}, extremes={})
     period = period_of("day", D1, PARIS)
     body = manager_view(devices, found, period, PARIS, at(D2, 0))
