@@ -32,6 +32,8 @@ from gateway.runtime import Runtime, build_routes
 from gateway.settings import Settings
 from gateway.store import AlarmStore
 from gateway.telemetry.influx import InfluxSink, token_from_env
+from gateway.telemetry.retention import Retention, TelemetryMaintenance
+from gateway.telemetry.store import TelemetryStore
 from rules.engine import RuleEngine
 from social.accounts import seed_members
 from social.api.app import create_app
@@ -138,7 +140,11 @@ class Gateway:
             engine.restore(await asyncio.to_thread(store.open_alarm_keys))
             routes = build_routes(inst)
             pipeline = Pipeline(routes.routes, registry, engine)
-            telemetry: list[ReadingSink] = []
+            store_telemetry = TelemetryStore.open(
+                s.telemetry_url, s.var_dir, retention=Retention(raw=s.telemetry_raw_retention))
+            await asyncio.to_thread(store_telemetry.start)
+            stack.callback(store_telemetry.close)
+            telemetry: list[ReadingSink] = [store_telemetry]
             influx = None
             if s.influx_url:
                 influx = InfluxSink(
@@ -165,6 +171,7 @@ class Gateway:
             listener = bind_listener(host, port)
             app = create_app(database)
             app.state.gateway = runtime
+            app.state.telemetry = store_telemetry
             for router in GATEWAY_ROUTERS:
                 app.include_router(router)
             server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off",
@@ -182,6 +189,8 @@ class Gateway:
                 intake_task = group.create_task(intake.run(processor.submit), name="mqtt-intake")
                 processor_task = group.create_task(processor.run(), name="processor")
                 outbox_task = group.create_task(outbox.run(), name="outbox")
+                upkeep_task = group.create_task(TelemetryMaintenance(store_telemetry).run(),
+                                                name="telemetry-retention")
                 watch_task = None
                 if s.watch_config:
                     watch_task = group.create_task(self._watch(runtime), name="config-watch")
@@ -209,6 +218,7 @@ class Gateway:
                 await server_task
                 processor_task.cancel()
                 outbox_task.cancel()
+                upkeep_task.cancel()
                 if watch_task is not None:
                     watch_task.cancel()
             listener.close()

@@ -30,6 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=float, default=1.0, help="simulated time speed-up")
 
     for command in (run, demo):
+        command.add_argument("--telemetry", default=os.environ.get("PALIER_TELEMETRY_URL"),
+                             help="database URL of the telemetry store "
+                                  "(default: SQLite at var/telemetry.sqlite3)")
+        command.add_argument("--telemetry-raw-retention",
+                             default=os.environ.get("PALIER_TELEMETRY_RAW_RETENTION", "7d"),
+                             help="how long raw readings are kept (roll-ups longer)")
         command.add_argument("--influx-url", default=os.environ.get("PALIER_INFLUX_URL"),
                              help="InfluxDB v2 URL: also write readings there "
                                   "(token from PALIER_INFLUX_TOKEN)")

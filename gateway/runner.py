@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from devices.durations import parse_duration
 from gateway.app import Gateway
 from gateway.broker_url import BrokerUrl
 from gateway.config.errors import ConfigError
@@ -35,6 +36,8 @@ def _settings(args: argparse.Namespace, demo: bool) -> Settings:
         client_id="palier-demo" if demo else "palier-gateway",
         embedded_broker=args.embedded_broker,
         ca_file=args.broker_ca,
+        telemetry_url=args.telemetry,
+        telemetry_raw_retention=parse_duration(args.telemetry_raw_retention),
         influx_url=args.influx_url,
         influx_org=args.influx_org,
         influx_bucket=args.influx_bucket,

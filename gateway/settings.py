@@ -29,6 +29,8 @@ class Settings:
     ca_file: str | None = None
     embedded_broker: Literal["auto", "mosquitto", "amqtt"] = "auto"
     watch_config: bool = True
+    telemetry_url: str | None = None  # None: SQLite at var_dir/telemetry.sqlite3
+    telemetry_raw_retention: float = 7 * 86400.0
     influx_url: str | None = None  # None: no InfluxDB sink
     influx_org: str = ""
     influx_bucket: str = ""

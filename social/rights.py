@@ -331,11 +331,9 @@ REASONS: dict[str, LocalText] = {
                              "en": "Only verified residents may vouch for a neighbour."},
     "vouch_self": {"fr": "Vous ne pouvez pas vous recommander vous-même.",
                    "en": "You cannot vouch for yourself."},
-    "not_a_neighbour": {"fr": "Ce membre n'est pas un de vos voisins.",
-                        "en": "This member is not one of your neighbours."},
 }
 #: Reasons that must not tell whether the thing exists: answered as "not found" (404).
-HIDING_REASONS = frozenset({"not_visible", "post_not_readable", "not_a_neighbour"})
+HIDING_REASONS = frozenset({"not_visible", "post_not_readable"})
 #: Reasons about the post rather than the member (409).
 CONFLICT_REASONS = frozenset({"not_for_kind"})
 
@@ -383,13 +381,11 @@ class Decision:
         return _pick(REASONS[self.reason], lang).format(**values)
 
 
-ALLOWED = Decision(True, "allowed")
-
 # -- answering --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class _Standing:
+class Standing:
     """Where a member stands towards one place, per role group."""
 
     holds: frozenset[str]      # groups the member holds a current membership of, anywhere
@@ -405,7 +401,7 @@ def _buildings_above(place_id: str) -> Select[str]:
             .where(above.place_id == place_id, kind.kind == "building").correlate(None))
 
 
-def _standing(session: Session, member_id: int, place_id: str, now: datetime | None) -> _Standing:
+def _standing(session: Session, member_id: int, place_id: str, now: datetime | None) -> Standing:
     """Every question about the member and the place, in one round trip: the roles of the
     memberships through which the rule lets them read the place, those through which
     they manage its building, and all their current roles."""
@@ -425,7 +421,7 @@ def _standing(session: Session, member_id: int, place_id: str, now: datetime | N
     def groups(roles: set[str]) -> frozenset[str]:
         return frozenset(group.key for group in GROUPS if group.roles & roles)
 
-    return _Standing(groups(found["holds"]), groups(found["reads"]),
+    return Standing(groups(found["holds"]), groups(found["reads"]),
                      groups(found["manages"]), bool(found["reads"]))
 
 
@@ -444,13 +440,17 @@ def can_post(
     "not found"), nobody posts that kind, their role may not, not at that level, not
     that far from home, not in a building they manage.
     """
-    rights = CREATE.get(kind)
-    if rights is None:
-        return Decision(False, "unknown_kind", kind=kind)
     place = session.get(Place, place_id)
-    if place is None:
-        return Decision(False, "not_visible", kind=kind)
-    standing = _standing(session, member.id, place_id, now)
+    if place is None or kind not in CREATE:
+        return Decision(False, "not_visible" if place is None else "unknown_kind", kind=kind)
+    return decide(kind, place.kind, _standing(session, member.id, place_id, now),
+                  residents_only=residents_only)
+
+
+def decide(kind: str, place_kind: str, standing: Standing, *,
+           residents_only: bool = False) -> Decision:
+    """The matrix applied to where the member stands: no database, no clock."""
+    rights = CREATE[kind]
     if not standing.reads and not standing.manages:
         return Decision(False, "not_visible", kind=kind)
     if not rights.create:
@@ -459,20 +459,20 @@ def can_post(
     if residents_only:
         if not rights.residents_only:
             return Decision(False, "residents_only_kind", kind=kind)
-        if place.kind not in BUILDING_SPACE:
+        if place_kind not in BUILDING_SPACE:
             return Decision(False, "residents_only_outside", kind=kind)
         grants = tuple(grant for grant in grants if grant.who is RESIDENTS)
         if RESIDENTS.key not in standing.holds:
             return Decision(False, "residents_only_residents", kind=kind)
     for grant in grants:
         reached = standing.reaches if grant.reach == "circles" else standing.manages
-        if place.kind in grant.at and grant.who.key in reached:
+        if place_kind in grant.at and grant.who.key in reached:
             return Decision(True, "allowed", kind=kind)
     held = [grant for grant in grants if grant.who.key in standing.holds]
     if not held:
         return Decision(False, "role_may_not_post", kind=kind,
                         who=tuple(dict.fromkeys(g.who.key for g in grants)))
-    fitting = [grant for grant in held if place.kind in grant.at]
+    fitting = [grant for grant in held if place_kind in grant.at]
     if not fitting:
         scopes = {scope for grant in held for scope in grant.at}
         return Decision(False, "wrong_scope", kind=kind,
@@ -486,7 +486,11 @@ def postable_kinds(
     session: Session, member: Member, place_id: str, *, now: datetime | None = None
 ) -> dict[str, Decision]:
     """What ``member`` may post at ``place_id``, kind by kind (for a "new post" menu)."""
-    return {kind: can_post(session, member, kind, place_id, now=now) for kind in POST_KINDS}
+    place = session.get(Place, place_id)
+    if place is None:
+        return {kind: Decision(False, "not_visible", kind=kind) for kind in POST_KINDS}
+    standing = _standing(session, member.id, place_id, now)
+    return {kind: decide(kind, place.kind, standing) for kind in POST_KINDS}
 
 
 def building_of(session: Session, place_id: str) -> str | None:

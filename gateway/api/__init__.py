@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.api import admin, commands, status
+from gateway.api import admin, commands, history, status
 
-GATEWAY_ROUTERS: tuple[APIRouter, ...] = (status.router, admin.router, commands.router)
+GATEWAY_ROUTERS: tuple[APIRouter, ...] = (
+    status.router, admin.router, commands.router, history.router,
+)

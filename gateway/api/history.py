@@ -187,7 +187,10 @@ def point_history(
         names = ", ".join(p.name for p in device.points) or "none"
         raise _unprocessable(f"device {device.id!r} has no point {point!r}; its points: {names}")
     if declared.type == "text":
-        last = store.last_value(device.id, point)
+        try:
+            last = store.last_value(device.id, point)
+        except StoreError as exc:
+            raise _unavailable(exc) from exc
         said = f"; its last value is {last[1]!r}" if last else ""
         raise _unprocessable(f"point {point!r} is text: history is kept for numbers and true/false "
                              f"points only{said}")

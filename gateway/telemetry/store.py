@@ -381,17 +381,20 @@ class TelemetryStore:
         now = self._clock() if now is None else now
         report = PruneReport(now=now)
         began = time.monotonic()
-        plan_: tuple[tuple[Table, str, float], ...] = (
+        for table, column, cutoff in (
             (readings, "ts", now - self.retention.raw),
             (rollup_1m, "bucket", now - self.retention.minute),
             (rollup_1h, "bucket", now - self.retention.hour),
-        )
-        for table, column, cutoff in plan_:
+        ):
+            report.deleted[table.name] = 0
             keys = tuple(table.primary_key.columns)
             oldest = (select(*keys).where(table.c[column] < cutoff)
                       .order_by(table.c[column]).limit(chunk))
-            report.deleted[table.name] = 0
-            while not should_stop():
+            while True:
+                if should_stop():
+                    report.stopped = True
+                    report.seconds = time.monotonic() - began
+                    return report
                 with self._write() as connection:
                     gone = connection.execute(
                         delete(table).where(tuple_(*keys).in_(oldest))).rowcount
@@ -400,9 +403,6 @@ class TelemetryStore:
                 if gone < chunk:
                     break
                 time.sleep(pause)
-            else:
-                report.stopped = True
-                break
         report.seconds = time.monotonic() - began
         return report
 

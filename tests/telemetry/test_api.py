@@ -235,6 +235,23 @@ def test_a_gateway_without_a_store_says_so(social: Database,
         client.close()
 
 
+def test_a_store_that_fails_is_a_503_naming_it(social: Database,
+                                               tokens: Callable[[str], str]) -> None:
+    down = TelemetryStore("postgresql+psycopg://palier:secret@127.0.0.1:1/telemetry")
+    login, clients = logged_in(build_app(GATEWAY_INSTALLATION, social, down), tokens)
+    try:
+        reply = login("syndic").get(HALL)
+        summary = login("syndic").get("/api/buildings/lilas/summary")
+    finally:
+        for client in clients:
+            client.close()
+        down.close()
+    assert reply.status_code == 503 and summary.status_code == 503
+    detail = reply.json()["detail"]
+    assert detail.startswith("telemetry database postgresql+psycopg://palier:***@127.0.0.1:1/")
+    assert "secret" not in detail
+
+
 def test_history_needs_a_login(gateway_api: Client) -> None:
     with TestClient(gateway_api("syndic").app) as anonymous:
         reply = anonymous.get(HALL)
