@@ -38,6 +38,8 @@ from rules.engine import RuleEngine
 from social.accounts import seed_members
 from social.api.app import create_app
 from social.db import Database, default_sqlite_url
+from social.digest import DigestScheduler
+from social.events import install_event_hub
 from social.places import sync_places
 
 log = logging.getLogger(__name__)
@@ -131,6 +133,9 @@ class Gateway:
                 broker_url = s.broker
             database = await asyncio.to_thread(self._prepare_database)
             stack.callback(database.dispose)
+            # Posts and alarms committed anywhere (API, rules) reach the live stream.
+            hub = install_event_hub(database)
+            digests = DigestScheduler.from_env(database)
             store = AlarmStore(database)
 
             registry = DeviceRegistry(inst.bridges)
@@ -191,6 +196,8 @@ class Gateway:
                 outbox_task = group.create_task(outbox.run(), name="outbox")
                 upkeep_task = group.create_task(TelemetryMaintenance(store_telemetry).run(),
                                                 name="telemetry-retention")
+                digest_task = (group.create_task(digests.run(), name="daily-digest")
+                               if digests is not None else None)
                 watch_task = None
                 if s.watch_config:
                     watch_task = group.create_task(self._watch(runtime), name="config-watch")
@@ -214,11 +221,14 @@ class Gateway:
                 await asyncio.sleep(0.05)  # let the last PUBACKs leave the socket
                 await intake.stop()
                 await intake_task
+                hub.close()  # ends open streams, or uvicorn would wait for them
                 server.should_exit = True
                 await server_task
                 processor_task.cancel()
                 outbox_task.cancel()
                 upkeep_task.cancel()
+                if digest_task is not None:
+                    digest_task.cancel()
                 if watch_task is not None:
                     watch_task.cancel()
             listener.close()
