@@ -173,6 +173,8 @@ def drain_palier(installation: Installation, port: int, client_id: str, expect: 
             posts = session.scalar(select(func.count()).select_from(Post)) or 0
             notes = session.scalar(select(func.count()).select_from(Notification)) or 0
         stats = pipeline.stats.as_dict()
+        flood = getattr(pipeline, "flood", None)  # the per-device flood guard, where present
+        stats["refused_by_flood_guard"] = sum(flood.refused.values()) if flood else 0
         batches = running.processor.batches
     finally:
         runner.stop()

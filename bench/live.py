@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -137,7 +138,8 @@ class PalierProcess:
 
 def memory_and_live_ingest(palier: PalierProcess, traffic: Path, messages: int,
                            connections: int, timeout: float) -> dict[str, Any]:
-    """RSS idle, then after ``messages`` published live and processed."""
+    """RSS idle, then after ``messages`` published live and processed, with the RSS
+    sampled along the way (messages processed, MB) to show how it grows."""
     idle = proc_status(palier.pid)
     before = max(0, palier.received())
     began = time.perf_counter()
@@ -147,12 +149,14 @@ def memory_and_live_ingest(palier: PalierProcess, traffic: Path, messages: int,
     try:
         deadline = time.monotonic() + timeout
         got = before
+        samples: list[tuple[int, float]] = []
         while got - before < messages:
             if time.monotonic() > deadline:
                 raise BenchError(f"palier run processed {got - before} of {messages} messages "
                                  f"in {timeout:g} s")
             time.sleep(STATUS_POLL)
             got = max(got, palier.received())
+            samples.append((got - before, proc_status(palier.pid).get("VmRSS", 0) / 2**20))
         seconds = time.perf_counter() - began
     finally:
         stop(publisher)
@@ -165,27 +169,36 @@ def memory_and_live_ingest(palier: PalierProcess, traffic: Path, messages: int,
         "live_seconds": seconds,
         "live_rate": messages / seconds,
         "status_api_errors": palier.api_errors,
+        "rss_mb_by_messages": samples[:: max(1, len(samples) // 40)],
     }
 
 
 # --- latency ---------------------------------------------------------------------------
 
+#: After the last incident, how long a late alert is still waited for.
+GRACE = 10.0
+
 
 class _Seen:
     """Device names seen in alert posts, with the clock when each was first seen."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
         self.at: dict[str, float] = {}
+        self.all_seen = asyncio.Event()
 
-    def note(self, text: str, names: list[str]) -> None:
+    def note(self, text: str) -> None:
         now = time.perf_counter()
-        for name in names:
+        for name in self.names:
             if name not in self.at and name in text:
                 self.at[name] = now
+        if len(self.at) == len(self.names):
+            self.all_seen.set()
 
 
-async def _read_stream(client: httpx.AsyncClient, token: str, seen: _Seen, names: list[str],
+async def _read_stream(client: httpx.AsyncClient, token: str, seen: _Seen,
                        ready: asyncio.Event, failed: asyncio.Event) -> None:
+    """Note every alert the resident's SSE stream carries, as it arrives."""
     try:
         async with client.stream("GET", "/api/stream",
                                  headers={"Authorization": f"Bearer {token}"},
@@ -196,81 +209,87 @@ async def _read_stream(client: httpx.AsyncClient, token: str, seen: _Seen, names
             ready.set()
             async for line in reply.aiter_lines():
                 if line.startswith("data:"):
-                    seen.note(line, names)
+                    seen.note(line)
     except (httpx.HTTPError, OSError):
         failed.set()
 
 
+async def _poll_feed(client: httpx.AsyncClient, token: str, seen: _Seen,
+                     sent: dict[str, float]) -> None:
+    """Poll the resident's feed every 5 ms while a published incident waits to be seen."""
+    headers = {"Authorization": f"Bearer {token}"}
+    while True:
+        if any(name not in seen.at for name in sent):
+            with contextlib.suppress(httpx.HTTPError):
+                reply = await client.get("/api/feed", params={"limit": 20}, headers=headers)
+                seen.note(reply.text)
+        await asyncio.sleep(FEED_POLL)
+
+
+async def _open_stream(client: httpx.AsyncClient, token: str,
+                       seen: _Seen) -> asyncio.Task[None] | None:
+    """The stream reader, once the stream answered 200; None where there is no stream."""
+    ready, failed = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(_read_stream(client, token, seen, ready, failed))
+    waiters = [asyncio.create_task(ready.wait()), asyncio.create_task(failed.wait())]
+    await asyncio.wait(waiters, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in waiters:
+        waiter.cancel()
+    if ready.is_set() and not failed.is_set():
+        return task
+    task.cancel()
+    return None
+
+
+def _incident_client(port: int) -> mqtt.Client:
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-incidents",
+                         protocol=mqtt.MQTTv311)
+    client.connect("127.0.0.1", port)
+    sock = client.socket()
+    if isinstance(sock, socket.socket):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    client.loop_start()
+    return client
+
+
 async def _latency(palier: PalierProcess, cat: Catalogue, background: Path, seconds: float,
                    rate: int, use_stream: bool) -> dict[str, Any]:
+    """One leak a second on a fixed schedule, whatever became of the previous ones, while
+    the background runs; each alert is timed when it reaches the resident, however late."""
     token = palier.token(RESIDENT)
-    devices = cat.leak_sensors(cat.latency_buildings)
-    count = max(1, min(len(devices), int(seconds)))
-    devices = devices[:count]
-    names = [d.name for d in devices]
-    seen = _Seen()
-    method = "feed polling every 5 ms"
+    devices = cat.leak_sensors(cat.latency_buildings)[:max(1, int(seconds))]
+    seen = _Seen([d.name for d in devices])
+    sent: dict[str, float] = {}
     async with httpx.AsyncClient(base_url=palier.api, timeout=10) as client:
-        stream_task = None
-        if use_stream:
-            ready, failed = asyncio.Event(), asyncio.Event()
-            stream_task = asyncio.create_task(
-                _read_stream(client, token, seen, names, ready, failed))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    asyncio.wait([asyncio.create_task(ready.wait()),
-                                  asyncio.create_task(failed.wait())],
-                                 return_when=asyncio.FIRST_COMPLETED), 10)
-            if ready.is_set() and not failed.is_set():
-                method = "SSE stream (GET /api/stream)"
-            else:
-                stream_task.cancel()
-                stream_task = None
+        watcher = await _open_stream(client, token, seen) if use_stream else None
+        method = "SSE stream (GET /api/stream)"
+        if watcher is None:
+            method = "feed polling every 5 ms (GET /api/feed)"
+            watcher = asyncio.create_task(_poll_feed(client, token, seen, sent))
         publisher = start(module("bench.publisher", "--port", palier.broker_port, "--traffic",
                                  background, "--connections", 2, "--rate", rate,
-                                 "--seconds", seconds + 3),
+                                 "--seconds", len(devices) + GRACE + 5),
                           log=palier.workdir / "background.log")
-        mq = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-incidents",
-                         protocol=mqtt.MQTTv311)
-        mq.connect("127.0.0.1", palier.broker_port)
-        sock = mq.socket()
-        if sock is not None:
-            import socket
-
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        mq.loop_start()
-        latencies: list[float] = []
-        missed: list[str] = []
-        headers = {"Authorization": f"Bearer {token}"}
+        mq = _incident_client(palier.broker_port)
         try:
             await asyncio.sleep(1.0)  # the background reaches its pace
-            for device in devices:
-                tick = time.perf_counter()
+            began = time.perf_counter()
+            for i, device in enumerate(devices):
+                await asyncio.sleep(max(0.0, began + i - time.perf_counter()))
                 topic, payload = leak(device)
-                sent = time.perf_counter()
+                sent[device.name] = time.perf_counter()
                 mq.publish(topic, payload, qos=1)
-                deadline = sent + 5.0
-                while device.name not in seen.at and time.perf_counter() < deadline:
-                    if stream_task is None:
-                        reply = await client.get("/api/feed", params={"limit": 10},
-                                                 headers=headers)
-                        seen.note(reply.text, [device.name])
-                        await asyncio.sleep(FEED_POLL)
-                    else:
-                        await asyncio.sleep(0.001)
-                if device.name in seen.at:
-                    latencies.append(seen.at[device.name] - sent)
-                else:
-                    missed.append(device.id)
-                await asyncio.sleep(max(0.0, 1.0 - (time.perf_counter() - tick)))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(seen.all_seen.wait(), GRACE)
         finally:
             mq.loop_stop()
             mq.disconnect()
             stop(publisher)
-            if stream_task is not None:
-                stream_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await stream_task
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+    latencies = [seen.at[n] - sent[n] for n in sent if n in seen.at]
+    missed = [d.id for d in devices if d.name not in seen.at]
     return {"method": method, "incidents": len(devices), "seen": len(latencies),
             "missed": missed, "latencies_ms": [x * 1000 for x in latencies],
             "background_rate": rate}
@@ -280,5 +299,3 @@ def latency(palier: PalierProcess, cat: Catalogue, background: Path, seconds: fl
             rate: int) -> dict[str, Any]:
     """p50/p99/max from publishing a leak to the resident seeing its alert."""
     return asyncio.run(_latency(palier, cat, background, seconds, rate, use_stream=True))
-
-

@@ -26,6 +26,7 @@ Two reaches exist:
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -660,7 +661,7 @@ def render_markdown() -> str:
     ]
     for kind in POST_KINDS:
         fields = ", ".join(f"`{name}`" for name in FIELDS[kind]) or "—"
-        out.append(f"| `{kind}` | {fields} | `{EXAMPLES[kind]}` |")
+        out.append(f"| `{kind}` | {fields} | `{json.dumps(EXAMPLES[kind], ensure_ascii=False)}` |")
     out += [
         "",
         "## Reasons",

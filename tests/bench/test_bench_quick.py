@@ -74,6 +74,7 @@ def test_the_ingest_went_through_palier_and_was_acknowledged(quick: tuple[dict, 
     assert palier["pipeline"]["received"] == ingest["messages"]
     assert palier["pipeline"]["rejected"] == 0
     assert palier["pipeline"]["unclaimed_sources"] == {}
+    assert palier["pipeline"]["refused_by_flood_guard"] == 0
     assert palier["redelivered_after_drain"] == 0
     assert ingest["runs"][0]["paho"]["received"] == ingest["messages"]
 
