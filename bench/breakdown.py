@@ -8,7 +8,9 @@ The ingest traffic is fed straight to the gateway's own objects, in batches of
 2. the whole pipeline — decoding, the device registry, availability and the rules
    engine (``Pipeline.process``);
 3. collecting the rules' changed states (``RuleEngine.take_state_changes``);
-4. committing actions and rule states (``AlarmStore.apply``, SQLite in a temporary
+4. storing the batch's readings in the embedded telemetry store (its own SQLite
+   file), as the processor does first;
+5. committing actions and rule states (``AlarmStore.apply``, SQLite in a temporary
    folder) — what the processor does before it lets a batch be acknowledged.
 
 Prints microseconds per message for each stage, the number of rule states written
@@ -59,6 +61,17 @@ def _route_only(routes: Sequence[tuple[str, Any]], registry: DeviceRegistry,
                 break
 
 
+def _telemetry_store(root: Path) -> Any:
+    """The gateway's embedded telemetry store, where this version of Palier has one."""
+    try:
+        from gateway.telemetry.store import TelemetryStore
+    except ImportError:
+        return None
+    store = TelemetryStore.open(None, root)
+    store.start()
+    return store
+
+
 def breakdown(quick: bool, messages: int | None = None) -> dict[str, Any]:
     sizes = QUICK if quick else FULL
     count = messages or sizes.messages
@@ -89,28 +102,35 @@ def breakdown(quick: bool, messages: int | None = None) -> dict[str, Any]:
             sync_places(session, list(installation.places.values()))
             session.commit()
         store = AlarmStore(database)
-        pipeline_s = take_s = commit_s = 0.0
+        telemetry = _telemetry_store(root)
+        pipeline_s = take_s = commit_s = telemetry_s = 0.0
         states = actions_n = 0
         for batch in batches:
             t0 = time.perf_counter()
             actions = pipeline.process(batch)
             t1 = time.perf_counter()
             changes = engine.take_state_changes()
-            pipeline.take_readings()
+            readings = pipeline.take_readings()
             t2 = time.perf_counter()
-            store.apply(actions, changes)
+            if telemetry is not None and readings:
+                telemetry.write_batch(readings)
             t3 = time.perf_counter()
+            store.apply(actions, changes)
+            t4 = time.perf_counter()
             pipeline_s += t1 - t0
             take_s += t2 - t1
-            commit_s += t3 - t2
+            telemetry_s += t3 - t2
+            commit_s += t4 - t3
             states += len(changes)
             actions_n += len(actions)
         database.dispose()
+        if telemetry is not None:
+            telemetry.close()
 
     def us(seconds: float) -> float:
         return seconds / count * 1e6
 
-    total = pipeline_s + take_s + commit_s
+    total = pipeline_s + take_s + telemetry_s + commit_s
     return {
         "messages": count, "bridges": len(routes), "rule_bindings": engine.binding_count,
         "readings": pipeline.stats.readings, "actions": actions_n,
@@ -119,6 +139,7 @@ def breakdown(quick: bool, messages: int | None = None) -> dict[str, Any]:
             "route_and_decode": us(route_s),
             "pipeline_total": us(pipeline_s),
             "take_state_changes": us(take_s),
+            "telemetry_store": us(telemetry_s) if telemetry is not None else None,
             "commit_actions_and_states": us(commit_s),
             "all_stages": us(total),
         },

@@ -9,6 +9,7 @@ within each run (same broker, same traffic, same moment) before their median.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -74,7 +75,7 @@ def machine() -> dict[str, Any]:
         model = platform.processor()
     info: dict[str, Any] = {
         "cores": os.cpu_count(), "cpu": model, "python": platform.python_version(),
-        "platform": platform.platform(), "load_average_at_start": list(os.getloadavg()),
+        "platform": platform.platform(),
     }
     try:
         out = subprocess.run([mosquitto_binary(), "-h"], capture_output=True, text=True,
@@ -254,20 +255,19 @@ class Suite:
             "single_client_p50_ms": spread([r["single"]["p50_ms"] for r in runs]),
             "single_client_p99_ms": spread([r["single"]["p99_ms"] for r in runs]),
             "errors": sum(r["loaded"]["errors"] + r["single"]["errors"] for r in runs),
+            "requests": sum(r["loaded"]["requests"] + r["single"]["requests"] for r in runs),
         }
         return {"posts": s.feed_posts, "members": s.feed_members, "clients": s.feed_clients,
                 "figures": figures, "runs": runs}
 
     def feed_postgres(self, broker: Mosquitto) -> dict[str, Any]:
-        try:
-            context = postgres_database(self.postgres_url)
-            url = context.__enter__()
-        except BenchError as exc:
-            raise BenchError(f"skipped: {exc}") from exc
-        try:
+        """The feed on a fresh PostgreSQL database; skipped when the server is unusable."""
+        with contextlib.ExitStack() as stack:
+            try:
+                url = stack.enter_context(postgres_database(self.postgres_url))
+            except BenchError as exc:
+                raise BenchError(f"skipped: {exc}") from exc
             return self.feed(broker, url, "postgres")
-        finally:
-            context.__exit__(None, None, None)
 
     # -- all ------------------------------------------------------------------------------
 
@@ -304,6 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out: Path = args.out or (QUICK_OUT if args.quick else DEFAULT_OUT)
     scratch = Path(tempfile.mkdtemp(prefix="palier-bench-"))
     started = datetime.now(UTC)
+    load_at_start = list(os.getloadavg())
     suite = Suite(sizes, runs, args.peers, scratch, args.postgres)
     command = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
     try:
@@ -314,6 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             shutil.rmtree(scratch, ignore_errors=True)
     info = machine()
+    info["load_average_at_start"] = load_at_start
     info["load_average_at_end"] = list(os.getloadavg())
     result = {
         "command": command.strip(),

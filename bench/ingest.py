@@ -66,6 +66,10 @@ class GatewayThread:
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def stop(self, timeout: float = 30.0) -> None:
         loop = self._loop
         if loop is not None and self._thread.is_alive():
@@ -153,7 +157,7 @@ def drain_palier(installation: Installation, port: int, client_id: str, expect: 
             if runtime is not None and runtime.pipeline.stats.received >= expect:
                 last = time.time()
                 break
-            if runner.error is not None or not runner._thread.is_alive():
+            if runner.error is not None or not runner.alive:
                 raise BenchError(f"the gateway stopped during the drain: {runner.error!r}")
             if time.monotonic() > deadline:
                 got = runtime.pipeline.stats.received if runtime else 0
@@ -163,11 +167,15 @@ def drain_palier(installation: Installation, port: int, client_id: str, expect: 
         assert running is not None and gateway.runtime is not None
         pipeline = gateway.runtime.pipeline
         first = min(h.since for h in pipeline.health.values() if h.since is not None)
-        # the last batch's commit and acknowledgements: wait for the processor to go idle
-        idle_deadline = time.monotonic() + 10
-        while running.processor._queue.qsize() and time.monotonic() < idle_deadline:
-            time.sleep(POLL)
-        time.sleep(0.2)
+        # the last batch's commit: wait until no batch has been stored for 0.1 s
+        processor = running.processor
+        settle_deadline = time.monotonic() + 10
+        seen = processor.batches
+        while time.monotonic() < settle_deadline:
+            time.sleep(0.1)
+            if processor.batches == seen:
+                break
+            seen = processor.batches
         with running.database.session() as session:
             alarms = session.scalar(select(func.count()).select_from(Alarm)) or 0
             posts = session.scalar(select(func.count()).select_from(Post)) or 0

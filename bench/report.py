@@ -118,9 +118,15 @@ def render_table(result: Mapping[str, Any]) -> str:
     if live.get("status") == "ok":
         figures = live["figures"]
         notes.append(f"latency measured via {figures.get('latency_method', '?')}; "
-                     f"incidents not seen within 5 s: {figures.get('latency_missed', 0)}; "
+                     f"alerts never seen: {figures.get('latency_missed', 0)}; "
                      f"API errors (HTTP 5xx) while palier run ingested: "
                      f"{figures.get('status_api_errors', 0)}")
+    for name, label in (("feed-sqlite", "SQLite"), ("feed-postgres", "PostgreSQL")):
+        feed = result.get("sections", {}).get(name, {})
+        if feed.get("status") == "ok" and "requests" in feed.get("figures", {}):
+            f = feed["figures"]
+            notes.append(f"feed API on {label}: {f['errors']} answers other than 200 "
+                         f"(for {f['requests']} answered with 200)")
     return "\n".join([*out, "", *notes])
 
 

@@ -135,13 +135,13 @@ class TrafficGenerator:
                 "ReactivePower": rng.randint(0, 300), "Factor": round(rng.uniform(0.8, 1), 2),
                 "Voltage": voltage, "Current": round(power / voltage, 3)}})
         uptime = rng.randint(1000, 9_000_000)
-        power = "ON" if self._flag(d, "power", False, 0.02) else "OFF"
+        relay = "ON" if self._flag(d, "power", False, 0.02) else "OFF"
         days, rest = divmod(uptime, 86400)
         clock = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
         return f"tele/{d.source}/STATE", _json({
             "Time": stamp, "Uptime": f"{days}T{clock}",
             "UptimeSec": uptime, "Heap": 26, "SleepMode": "Dynamic", "Sleep": 50,
-            "LoadAvg": 19, "MqttCount": 1, "POWER": power,
+            "LoadAvg": 19, "MqttCount": 1, "POWER": relay,
             "Wifi": {"AP": 1, "SSId": "immeuble", "BSSId": "AA:BB:CC:DD:EE:FF", "Channel": 6,
                      "Mode": "11n", "RSSI": rng.randint(40, 100), "Signal": rng.randint(-80, -40),
                      "LinkCount": 1, "Downtime": "0T00:00:03"}})
