@@ -24,8 +24,10 @@ from gateway.commands import CommandSender
 from gateway.config.installation import Installation
 from gateway.config.loader import load_installation
 from gateway.embedded_broker import EmbeddedBroker
+from gateway.event_relay import EventRelay
 from gateway.mqtt_intake import GmqttIntake
 from gateway.outbox import OutboxDispatcher
+from gateway.partition import restrict
 from gateway.pipeline import Pipeline
 from gateway.processor import Processor, ReadingSink
 from gateway.runtime import Runtime, build_routes
@@ -102,12 +104,22 @@ class Gateway:
         on_ready: Callable[[Running], None] | None = None,
     ) -> None:
         self.settings = settings
-        self.installation = installation or load_installation(settings.config_dir)
+        restricted = restrict(installation or load_installation(settings.config_dir),
+                              settings.partition)
+        #: The part of the installation this worker owns (all of it for one process).
+        self.installation = restricted.installation
+        self.foreign = restricted.foreign
+        if not settings.partition.whole:
+            log.info("worker %s: %d devices of this worker's buildings, %d left to others",
+                     settings.partition.label, restricted.devices_kept,
+                     restricted.devices_dropped)
         self._stop = asyncio.Event()
         self._on_ready = on_ready
         self.running: Running | None = None
         self.runtime: Runtime | None = None
         self._tasks: set[asyncio.Task[object]] = set()
+        #: Live events exchanged with other processes (``relay_events``), once running.
+        self.relay: EventRelay | None = None
 
     def stop(self) -> None:
         self._stop.set()
@@ -162,9 +174,10 @@ class Gateway:
                 stack.callback(influx.close)  # after the processor has drained
                 telemetry.append(_Submitted(influx))
             processor = Processor(pipeline, store, telemetry=telemetry)
-            intake = GmqttIntake(broker_url, s.client_id, routes.filters, ca_file=s.ca_file,
-                                 mqtt5=mqtt5)
-            runtime = Runtime(inst, database, pipeline, intake, routes)
+            intake = GmqttIntake(broker_url, s.partition.client_id(s.client_id), routes.filters,
+                                 ca_file=s.ca_file, mqtt5=mqtt5)
+            runtime = Runtime(inst, database, pipeline, intake, routes, partition=s.partition)
+            runtime.foreign = self.foreign
             if influx is not None:
                 sink = influx
                 runtime.on_reload.append(lambda new: sink.reconfigure(
@@ -196,10 +209,17 @@ class Gateway:
                 intake_task = group.create_task(intake.run(processor.submit), name="mqtt-intake")
                 processor_task = group.create_task(processor.run(), name="processor")
                 outbox_task = group.create_task(outbox.run(), name="outbox")
-                upkeep_task = group.create_task(TelemetryMaintenance(store_telemetry).run(),
-                                                name="telemetry-retention")
+                # Once per installation, not once per worker: the leader runs them.
+                leader = s.partition.leader
+                upkeep_task = (group.create_task(TelemetryMaintenance(store_telemetry).run(),
+                                                 name="telemetry-retention")
+                               if leader else None)
                 digest_task = (group.create_task(digests.run(), name="daily-digest")
-                               if digests is not None else None)
+                               if digests is not None and leader else None)
+                relay_task = None
+                if s.relay_events:
+                    relay = self.relay = EventRelay(hub, broker_url, ca_file=s.ca_file)
+                    relay_task = group.create_task(relay.run(), name="event-relay")
                 watch_task = None
                 if s.watch_config:
                     watch_task = group.create_task(self._watch(runtime), name="config-watch")
@@ -228,7 +248,9 @@ class Gateway:
                 await server_task
                 processor_task.cancel()
                 outbox_task.cancel()
-                upkeep_task.cancel()
+                for optional in (upkeep_task, relay_task):
+                    if optional is not None:
+                        optional.cancel()
                 if digest_task is not None:
                     digest_task.cancel()
                 if watch_task is not None:

@@ -21,6 +21,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--listen", default=os.environ.get("PALIER_LISTEN", "127.0.0.1:8000"),
                      help="HOST:PORT of the HTTP API")
     run.add_argument("--simulate", action="store_true", help="also run the device simulator")
+    run.add_argument("--partition", default=os.environ.get("PALIER_PARTITION"), metavar="N/M",
+                     help="run as worker N of M, owning the buildings that hash to slot N "
+                          "(each worker needs its own --listen)")
+    run.add_argument("--buildings", default=os.environ.get("PALIER_BUILDINGS"),
+                     metavar="ID,ID", help="run as the worker of these buildings only")
+    run.add_argument("--relay-events", action=argparse.BooleanOptionalAction,
+                     default=os.environ.get("PALIER_RELAY_EVENTS", "").lower()
+                     in ("1", "true", "yes") or None,
+                     help="exchange live events with other Palier processes over the broker "
+                          "(default: on with --partition or --buildings)")
 
     demo = sub.add_parser("demo", help="run the demo building with simulated devices")
     demo.add_argument("--config", type=Path, default=None, help="default: the bundled config/demo")

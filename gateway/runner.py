@@ -15,6 +15,7 @@ from gateway.broker_url import BrokerUrl
 from gateway.config.errors import ConfigError
 from gateway.config.installation import Installation
 from gateway.config.loader import load_installation
+from gateway.partition import Partition, PartitionError
 from gateway.settings import Settings, parse_listen
 
 log = logging.getLogger("palier")
@@ -25,6 +26,17 @@ DEMO_CONFIG = REPO_ROOT / "config" / "demo"
 
 def _settings(args: argparse.Namespace, demo: bool) -> Settings:
     config_dir = args.config or DEMO_CONFIG
+    partition = Partition()
+    if getattr(args, "partition", None) and getattr(args, "buildings", None):
+        raise ValueError("give --partition or --buildings, not both")
+    if getattr(args, "partition", None):
+        partition = Partition.parse(args.partition)
+    elif getattr(args, "buildings", None):
+        partition = Partition.of_buildings(args.buildings.split(","))
+    partition_relay = not partition.whole
+    if partition_relay and not args.broker:
+        raise ValueError("--partition and --buildings need --broker: workers share one broker")
+    relay = getattr(args, "relay_events", None)
     return Settings(
         config_dir=config_dir,
         broker=BrokerUrl.parse(args.broker) if args.broker else None,
@@ -41,6 +53,8 @@ def _settings(args: argparse.Namespace, demo: bool) -> Settings:
         influx_url=args.influx_url,
         influx_org=args.influx_org,
         influx_bucket=args.influx_bucket,
+        partition=partition,
+        relay_events=partition_relay if relay is None else relay,
     )
 
 
@@ -90,8 +104,12 @@ def run_from_args(args: argparse.Namespace) -> int:
     for warning in installation.warnings:
         log.warning("%s", warning)
     banner = _banner(installation, settings) if demo else None
-    gateway = Gateway(settings, installation,
-                      on_ready=(lambda _running: print(banner, flush=True)) if banner else None)
+    try:
+        gateway = Gateway(settings, installation,
+                          on_ready=(lambda _running: print(banner, flush=True)) if banner else None)
+    except PartitionError as exc:
+        print(f"palier: {exc}", file=sys.stderr)
+        return 2
     try:
         asyncio.run(_serve(gateway))
     except OSError as exc:  # the API port or the embedded broker could not start

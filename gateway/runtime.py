@@ -19,10 +19,11 @@ from typing import Any
 from devices.registry import DeviceRegistry
 from firmware_bridge.base import Decoder
 from firmware_bridge.families import make_decoder, topic_filters
-from gateway.config.errors import ConfigError
+from gateway.config.errors import ConfigError, ConfigIssue
 from gateway.config.installation import Installation
 from gateway.config.loader import load_installation
 from gateway.mqtt_intake import GmqttIntake
+from gateway.partition import Partition, PartitionError, restrict
 from gateway.pipeline import Pipeline
 from rules.engine import RuleEngine
 from social.accounts import seed_members
@@ -39,6 +40,9 @@ class ReloadResult:
     trigger: str
     errors: tuple[str, ...] = ()
     summary: str = ""
+    #: A refused reload's errors and warnings, as structured issues (``errors`` prints them).
+    issues: tuple[ConfigIssue, ...] = ()
+    warnings: tuple[ConfigIssue, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "at": self.at, "trigger": self.trigger,
@@ -75,14 +79,22 @@ def summary(installation: Installation) -> str:
 
 class Runtime:
     def __init__(self, installation: Installation, database: Database, pipeline: Pipeline,
-                 intake: GmqttIntake, routes: Routes) -> None:
+                 intake: GmqttIntake, routes: Routes, *, partition: Partition | None = None
+                 ) -> None:
         self.installation = installation
+        self.partition = partition or Partition()
+        #: (bridge, source) of devices other workers own: their traffic is not unclaimed.
+        self.foreign: frozenset[tuple[str, str]] = frozenset()
         self.database = database
         self.pipeline = pipeline
         self.intake = intake
         self._routes = routes
         self._lock = asyncio.Lock()
         self.last_reload: ReloadResult | None = None
+        #: When the running configuration was loaded (start-up, then each good reload).
+        self.loaded_at = time.time()
+        #: The last reload refused for errors, kept after a later good one (then stale).
+        self.last_failure: ReloadResult | None = None
         #: Called with the new installation after a successful reload (sinks, caches).
         self.on_reload: list[Callable[[Installation], None]] = []
 
@@ -108,12 +120,18 @@ class Runtime:
         async with self._lock:
             root = self.installation.root
             try:
-                new = await asyncio.to_thread(load_installation, root)
+                loaded = await asyncio.to_thread(load_installation, root)
+                restricted = restrict(loaded, self.partition)
+                new = restricted.installation
                 await asyncio.to_thread(self._sync_database, new)
                 routes = build_routes(new, self._routes)
-            except ConfigError as exc:
-                result = ReloadResult(False, time.time(), trigger,
-                                      tuple(str(i) for i in exc.issues))
+            except (ConfigError, PartitionError) as exc:
+                issues = exc.issues if isinstance(exc, ConfigError) else (exc,)
+                result = ReloadResult(
+                    False, time.time(), trigger, tuple(str(i) for i in issues),
+                    issues=tuple(exc.issues) if isinstance(exc, ConfigError) else (),
+                    warnings=tuple(exc.warnings) if isinstance(exc, ConfigError) else ())
+                self.last_failure = result
                 log.error("reload (%s) refused, the running configuration stays:\n%s",
                           trigger, "\n".join(result.errors))
                 self.last_reload = result
@@ -124,10 +142,12 @@ class Runtime:
             self.pipeline.reconfigure(routes.routes, registry, engine)
             self._routes = routes
             self.installation = new
+            self.foreign = restricted.foreign
             await self.intake.set_filters(routes.filters)
             for hook in self.on_reload:
                 hook(new)
             result = ReloadResult(True, time.time(), trigger, summary=summary(new))
+            self.loaded_at = result.at
             log.info("reloaded (%s): %s", trigger, result.summary)
             self.last_reload = result
             return result

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from gateway.broker_url import BrokerUrl
+from gateway.partition import Partition
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -34,3 +35,7 @@ class Settings:
     influx_url: str | None = None  # None: no InfluxDB sink
     influx_org: str = ""
     influx_bucket: str = ""
+    #: Which buildings this worker owns (all of them for a single process).
+    partition: Partition = field(default_factory=Partition)
+    #: Forward live events to and from other Palier processes over the broker.
+    relay_events: bool = False
