@@ -4,10 +4,14 @@ Nothing is created at import: the gateway builds one :class:`Database` at start-
 and hands it to whatever needs sessions (the alarm book, the HTTP API).
 
 SQLite is the embedded default. It is opened in WAL mode with a busy timeout and
-foreign keys on, and every transaction starts with ``BEGIN IMMEDIATE``: a deferred
-transaction that reads and then writes fails at once with "database is locked" when
-another writer committed in between (the busy timeout cannot help there), whereas an
-immediate one waits its turn. PostgreSQL needs none of this.
+foreign keys on, and every transaction that may write starts with ``BEGIN IMMEDIATE``:
+a deferred transaction that reads and then writes fails at once with "database is
+locked" when another writer committed in between (the busy timeout cannot help there),
+whereas an immediate one waits its turn. Read-only sessions (``session(read_only=True)``,
+what the API's GET requests use) begin deferred instead, so readers never queue behind
+the write lock — WAL lets them read while one writer writes — and run with
+``PRAGMA query_only`` so that a read-only session that tries to write fails at once,
+loudly, instead of deadlocking under load. PostgreSQL needs none of this.
 """
 
 from __future__ import annotations
@@ -47,15 +51,20 @@ class Database:
         if self.url.get_backend_name() == "sqlite":
             _configure_sqlite(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(self.engine.execution_options(palier_read_only=True),
+                                     expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session whose work is rolled back unless the caller commits; closed on exit."""
-        with self._sessions() as session:
+    def session(self, *, read_only: bool = False) -> Iterator[Session]:
+        """A session whose work is rolled back unless the caller commits; closed on exit.
+
+        ``read_only`` sessions never take SQLite's write lock (and may not write).
+        """
+        with (self._readers if read_only else self._sessions)() as session:
             yield session
 
     def alembic_config(self) -> Config:
@@ -146,4 +155,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get("palier_read_only"):
+            connection.exec_driver_sql("PRAGMA query_only=ON")
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("PRAGMA query_only=OFF")
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
