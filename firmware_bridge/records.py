@@ -11,13 +11,19 @@ Scalar = bool | int | float | str | None
 
 @dataclass(frozen=True, slots=True)
 class RawMessage:
-    """One MQTT message as the broker delivered it."""
+    """One MQTT message as the broker delivered it.
+
+    ``dup`` and ``mid`` (the DUP flag and packet id of a QoS 1/2 delivery) let the gateway
+    recognise a redelivery of a message it already stored (gateway.redelivery).
+    """
 
     topic: str
     payload: bytes
     qos: int = 0
     retain: bool = False
     received_at: float = 0.0
+    dup: bool = False
+    mid: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from gateway.outbox import OutboxDispatcher
 from gateway.partition import restrict
 from gateway.pipeline import Pipeline
 from gateway.processor import Processor, ReadingSink
+from gateway.redelivery import DeliveryLog
 from gateway.runtime import Runtime, build_routes
 from gateway.settings import Settings
 from gateway.store import AlarmStore
@@ -173,7 +174,11 @@ class Gateway:
                 influx.start()
                 stack.callback(influx.close)  # after the processor has drained
                 telemetry.append(_Submitted(influx))
-            processor = Processor(pipeline, store, telemetry=telemetry)
+            # What this session already stored, so a redelivery after a crash is not stored
+            # twice (gateway.redelivery).
+            deliveries = DeliveryLog(store_telemetry, s.partition.client_id(s.client_id))
+            await asyncio.to_thread(deliveries.start)
+            processor = Processor(pipeline, store, telemetry=telemetry, deliveries=deliveries)
             intake = GmqttIntake(broker_url, s.partition.client_id(s.client_id), routes.filters,
                                  ca_file=s.ca_file, mqtt5=mqtt5)
             runtime = Runtime(inst, database, pipeline, intake, routes, partition=s.partition)
@@ -192,6 +197,7 @@ class Gateway:
             app = create_app(database)
             app.state.gateway = runtime
             app.state.telemetry = store_telemetry
+            app.state.influx = influx  # its counters in /api/gateway/status
             for router in GATEWAY_ROUTERS:
                 app.include_router(router)
             server = _Server(uvicorn.Config(app, log_level="warning", lifespan="off",

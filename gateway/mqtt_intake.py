@@ -75,11 +75,13 @@ class GmqttIntake:
             receive_maximum=self._receive_maximum,
         )
         client.set_config({"reconnect_retries": 0, "reconnect_delay": 3600})
+        _pass_packet_ids(client)
         if self.url.username:
             client.set_auth_credentials(self.url.username, self.url.password)
 
         async def on_message(_c: Client, topic: str, payload: bytes, qos: int, props: dict) -> int:
-            await handler(RawMessage(topic, payload, qos, bool(props.get("retain")), time.time()))
+            await handler(RawMessage(topic, payload, qos, bool(props.get("retain")), time.time(),
+                                     dup=bool(props.get("dup")), mid=props.get("mid")))
             return 0
 
         def on_connect(_c: Client, _flags: int, _rc: int, _props: dict) -> None:
@@ -170,6 +172,20 @@ class GmqttIntake:
         for message in messages:
             client.publish(message.topic, message.payload, qos=message.qos,
                            retain=message.retain)
+
+
+def _pass_packet_ids(client: Client) -> None:
+    """Hand the packet id of a QoS 1 message to ``on_message`` (in its properties, beside
+    ``dup``), so a redelivery can be recognised (gateway.redelivery). gmqtt reads it from
+    the packet but keeps it to itself."""
+    handler = client._package_handler
+    original = handler._handle_qos_1_publish_packet
+
+    def with_mid(mid: int, packet: bytes, print_topic: str, properties: dict) -> None:
+        properties["mid"] = mid
+        original(mid, packet, print_topic, properties)
+
+    handler._handle_qos_1_publish_packet = with_mid
 
 
 async def _first(*aws: object) -> None:

@@ -35,6 +35,7 @@ import httpx
 from sqlalchemy import CursorResult, select, update
 
 from devices.records import Value
+from gateway.retry import describe, is_transient
 from social.db import Database
 from social.models import OutboxEntry
 
@@ -136,8 +137,12 @@ class OutboxDispatcher:
         while True:
             try:
                 jobs = await asyncio.to_thread(self._claim, set(self._in_flight))
-            except Exception:
-                log.exception("outbox: cannot read due rows; trying again")
+            except Exception as exc:
+                if is_transient(exc):  # one line per poll while the database is away
+                    log.warning("outbox: cannot read due rows, database unreachable (%s); "
+                                "trying again", describe(exc))
+                else:
+                    log.exception("outbox: cannot read due rows; trying again")
                 jobs = []
             for job in jobs:
                 task = asyncio.create_task(self._attempt(job), name=f"outbox-{job.id}")

@@ -24,6 +24,7 @@ from firmware_bridge.records import (
 )
 from gateway.availability import AvailabilityChange, AvailabilityTracker, DeviceHealth
 from gateway.flood import FloodGuard
+from gateway.traffic import TopicTraffic
 from gateway.unclaimed import UnclaimedTraffic
 from rules.actions import Action
 from rules.engine import RuleEngine
@@ -33,12 +34,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """A message Palier could not use, kept for the installer with its reason."""
+    """A message Palier could not use, kept for the installer with its reason.
+
+    ``device_id`` when the message was tied to a device (a bad value, a flood): the status
+    API shows it only to the staff of that device's building.
+    """
 
     topic: str
     reason: str
     payload: bytes
     at: float
+    device_id: str | None = None
 
 
 @dataclass
@@ -79,6 +85,8 @@ class Pipeline:
         self.stats = PipelineStats()
         self.dead_letters: deque[DeadLetter] = deque(maxlen=dead_letter_capacity)
         self.unclaimed = UnclaimedTraffic()
+        #: Messages per topic, for the installer's live traffic view (bounded).
+        self.traffic = TopicTraffic()
         self.events: deque[Event] = deque(maxlen=200)
         self.availability_changes: deque[AvailabilityChange] = deque(maxlen=500)
         self.bridges_online: dict[str, bool] = {}
@@ -106,16 +114,22 @@ class Pipeline:
         return readings
 
     @property
+    def routes(self) -> tuple[tuple[str, Decoder], ...]:
+        """The bridges' decoders in routing order (read by the traffic view)."""
+        return self._routes
+
+    @property
     def health(self) -> dict[str, DeviceHealth]:
         return self.availability.health
 
-    def _reject(self, message: RawMessage, reason: str) -> None:
+    def _reject(self, message: RawMessage, reason: str, device_id: str | None = None) -> None:
         self.stats.rejected[reason.split(":", 1)[0]] += 1
         self.dead_letters.append(DeadLetter(message.topic, reason, message.payload[:1024],
-                                            message.received_at))
+                                            message.received_at, device_id))
         log.warning("rejected %s: %s", message.topic, reason)
 
     def process(self, messages: Sequence[RawMessage]) -> list[Action]:
+        self.traffic.record(messages)
         actions: list[Action] = []
         for message in messages:
             actions.extend(self.process_one(message))
@@ -159,8 +173,10 @@ class Pipeline:
         self.stats.rejected["rate limited"] += 1
         if self.flood.should_report(bridge_id, source, message.received_at):
             refused = self.flood.refused[f"{bridge_id}/{source}"]
+            device = self.registry.lookup(bridge_id, source)
             self._reject(message, f"rate limited: {bridge_id}/{source} sends more than "
-                                  f"{self.flood.rate:g} messages/s ({refused} refused so far)")
+                                  f"{self.flood.rate:g} messages/s ({refused} refused so far)",
+                         device.id if device is not None else None)
             self.stats.rejected["rate limited"] -= 1  # _reject counted it once more
 
     def _note(self, change: AvailabilityChange | None) -> list[Action]:
@@ -197,7 +213,7 @@ class Pipeline:
             actions = self._note(self.availability.heard(device.id, at))
             readings, rejected = self.registry.readings(device, decoded.values, at)
             for r in rejected:
-                self._reject(message, f"bad value: {r.reason}")
+                self._reject(message, f"bad value: {r.reason}", device.id)
             for reading in readings:
                 self.stats.readings += 1
                 self.last_values[(reading.device_id, reading.point)] = reading

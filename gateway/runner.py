@@ -63,6 +63,7 @@ def _banner(installation: Installation, settings: Settings) -> str:
     lines = [
         "",
         "Palier demo — Évry-Courcouronnes",
+        f"  Web pages (log in with a demo login): http://{host}:{port}/",
         f"  API and OpenAPI docs: http://{host}:{port}/docs",
         f"  Feed:   curl -H 'Authorization: Bearer TOKEN' http://{host}:{port}/api/feed",
         "  Demo logins (password for each: the one shown):",

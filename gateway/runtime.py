@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from devices.registry import DeviceRegistry
 from firmware_bridge.base import Decoder
 from firmware_bridge.families import make_decoder, topic_filters
@@ -125,8 +127,13 @@ class Runtime:
                 new = restricted.installation
                 await asyncio.to_thread(self._sync_database, new)
                 routes = build_routes(new, self._routes)
-            except (ConfigError, PartitionError) as exc:
-                issues = exc.issues if isinstance(exc, ConfigError) else (exc,)
+            except (ConfigError, PartitionError, SQLAlchemyError) as exc:
+                # A database that is busy or away refuses this reload, not the gateway:
+                # the running configuration stays and the next trigger tries again.
+                issues = exc.issues if isinstance(exc, ConfigError) else (
+                    f"{root}: {exc}" if isinstance(exc, PartitionError)
+                    else f"{root}: the database refused the new places and members: "
+                         f"{getattr(exc, 'orig', None) or exc}",)
                 result = ReloadResult(
                     False, time.time(), trigger, tuple(str(i) for i in issues),
                     issues=tuple(exc.issues) if isinstance(exc, ConfigError) else (),

@@ -8,9 +8,16 @@ the engine keeps a small state machine::
       └──condition false───────┘        idle ◀── clear held ``for`` / ``after`` ────┘
                                                           (ClearAlarm; cooldown starts)
 
-Its state is plain data: every change is reported by ``take_state_changes`` so the
-gateway stores it with the alarms, and ``load_states`` resumes pending timers and
-episodes after a restart. A duplicate input never moves a machine twice.
+Its state is plain data. ``take_state_changes`` reports the states whose
+*restart-relevant* part changed — the machine's own fields, a condition turning
+true or false, an offline clock, an event, what a history test (``changed``,
+``rate``) needs — so the gateway stores them with the alarms, and ``load_states``
+resumes pending timers and episodes after a restart. A reading that changes none of
+that (a temperature still above its threshold) writes nothing: that is what keeps
+the ingest path cheap. A duplicate input never moves a machine twice.
+
+Timers (``tick``) only visit the machines that time can move: pending or active
+ones, and the conditions of silence (``offline_for``, ``missing``) and event counts.
 """
 
 from __future__ import annotations
@@ -24,7 +31,6 @@ from zoneinfo import ZoneInfo
 
 from devices.records import Device, Event, Reading
 from devices.registry import DeviceRegistry
-from rules import conditions
 from rules.actions import (
     Action,
     ClearAlarm,
@@ -37,7 +43,7 @@ from rules.actions import (
     StateChange,
     WebhookDraft,
 )
-from rules.conditions import DeviceConditionModel
+from rules.conditions import DeviceConditionModel, Tracker, tracker_for
 from rules.schedule import in_schedule
 from rules.schema import (
     CountCondition,
@@ -58,6 +64,8 @@ PlaceLookup = Mapping[str, PlaceNode]
 #: An event alarm with no ``clear`` ends by itself after this long.
 DEFAULT_EVENT_CLEAR = 600.0
 _LEVELS = ("unit", "floor", "entrance", "building", "neighbourhood", "city")
+#: The state machine's own fields, besides ``evidence`` and ``devices``.
+_MACHINE = ("active", "pending_since", "clear_since", "raised_at", "cooled_until")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +80,13 @@ class _Binding:
     clear_test: ValueTest | None
     clear_for: float
     clear_after: float | None
+    tracker: Tracker
+    key: tuple[str, str]
 
     @property
-    def key(self) -> tuple[str, str]:
-        return (self.rule.id, self.subject)
+    def instant(self) -> bool:
+        """An event rule on one device: true at the event's moment only."""
+        return isinstance(self.condition, EventCondition) and self.count is None
 
 
 def _ancestors(place_id: str, places: PlaceLookup) -> list[PlaceNode]:
@@ -130,12 +141,16 @@ class RuleEngine:
         self._by_point: dict[tuple[str, str], list[_Binding]] = defaultdict(list)
         self._by_event: dict[str, list[_Binding]] = defaultdict(list)
         self._by_availability: dict[str, list[_Binding]] = defaultdict(list)
-        self._timed: list[_Binding] = []
+        self._order: dict[tuple[str, str], int] = {}  # bindings in rule order, for ticks
         self._silence: set[tuple[str, str]] = set()  # conditions that time alone can make true
+        self._always: list[_Binding] = []  # ticked every time: silences and event counts
+        self._timers: set[tuple[str, str]] = set()  # pending or active: ticked too
         self._dirty: set[tuple[str, str]] = set()
+        self._saved: set[tuple[str, str]] = set()  # states stored (as far as we know)
         for rule in rules:
             for binding in self._bind(rule, registry):
                 self._add(binding)
+        self._by_point = dict(self._by_point)  # type: ignore[assignment]
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -154,21 +169,24 @@ class RuleEngine:
             clear_after = DEFAULT_EVENT_CLEAR
         common = {"rule": rule, "condition": inner, "clear_point": clear_point,
                   "clear_test": clear_test, "clear_for": clear.for_ if clear else 0.0,
-                  "clear_after": clear_after}
+                  "clear_after": clear_after, "tracker": tracker_for(inner)}
         if not isinstance(when, CountCondition):
             return [_Binding(subject=d.id, place_id=d.place_id, devices=(d,), count=None,
-                             **common) for d in devices]
+                             key=(rule.id, d.id), **common) for d in devices]
         groups: dict[str, list[Device]] = defaultdict(list)
         for device in devices:
             group = self._kind_above(device.place_id, when.per) or device.place_id
             groups[group].append(device)
         return [_Binding(subject=f"place:{group}", place_id=group, devices=tuple(members),
-                         count=when, **common) for group, members in sorted(groups.items())]
+                         count=when, key=(rule.id, f"place:{group}"), **common)
+                for group, members in sorted(groups.items())]
 
     def _add(self, binding: _Binding) -> None:
-        self._bindings[binding.key] = binding
-        self._states[binding.key] = _new_state()
-        points = set(conditions.watched_points(binding.condition))
+        key = binding.key
+        self._bindings[key] = binding
+        self._states[key] = _new_state()
+        self._order[key] = len(self._order)
+        points = set(binding.tracker.watched)
         if binding.clear_point:
             points.add(binding.clear_point)
         for device in binding.devices:
@@ -176,11 +194,13 @@ class RuleEngine:
                 self._by_point[(device.id, point)].append(binding)
             self._by_event[device.id].append(binding)
             self._by_availability[device.id].append(binding)
-        self._timed.append(binding)
         if isinstance(binding.condition, OfflineCondition) or (
                 isinstance(binding.condition, PointCondition)
                 and binding.condition.missing is not None):
-            self._silence.add(binding.key)
+            self._silence.add(key)
+        if key in self._silence or (binding.count is not None
+                                    and isinstance(binding.condition, EventCondition)):
+            self._always.append(binding)
 
     @property
     def binding_count(self) -> int:
@@ -188,27 +208,67 @@ class RuleEngine:
 
     # -- persistence ----------------------------------------------------------------------
 
+    def _watch(self, key: tuple[str, str], state: Mapping[str, Any]) -> None:
+        """Keep a pending or active machine in the timers' round."""
+        if state["active"] or state["pending_since"] is not None:
+            self._timers.add(key)
+
     def restore(self, open_keys: Iterable[tuple[str, str]]) -> None:
         """Mark (rule, subject) pairs whose alarm is open in the database as active."""
         for key in open_keys:
             state = self._states.get(key)
             if state is not None and not state["active"]:
                 state["active"] = True
+                self._timers.add(key)
 
     def load_states(self, states: Mapping[tuple[str, str], Mapping[str, Any]]) -> None:
         """Resume pending timers, episodes and history saved by ``take_state_changes``."""
         for key, saved in states.items():
-            if key in self._states:
-                state = _new_state()
-                state.update({k: v for k, v in saved.items() if k in state})
-                self._states[key] = state
+            binding = self._bindings.get(key)
+            if binding is None:
+                continue
+            state = _new_state()
+            state.update({k: v for k, v in saved.items() if k in state and k != "devices"})
+            state["evidence"] = list(state["evidence"] or [])
+            devices = saved.get("devices") or {}
+            state["devices"] = {device_id: binding.tracker.saved(dict(sub))
+                                for device_id, sub in devices.items()}
+            self._states[key] = state
+            self._saved.add(key)
+            self._watch(key, state)
+
+    def saved_state(self, key: tuple[str, str]) -> dict[str, Any] | None:
+        """What a restart needs of one machine's state; None when a fresh state would do."""
+        state = self._states.get(key)
+        if state is None:
+            return None
+        saved = self._bindings[key].tracker.saved
+        devices = {}
+        for device_id, sub in state["devices"].items():
+            kept = saved(sub)
+            if kept:
+                devices[device_id] = kept
+        evidence = list(state["evidence"])  # its dicts are replaced, never changed
+        if (not devices and not evidence and not state["active"]
+                and state["pending_since"] is None and state["clear_since"] is None
+                and state["raised_at"] is None and state["cooled_until"] is None):
+            return None
+        view = {name: state[name] for name in _MACHINE}
+        view["evidence"] = evidence
+        view["devices"] = devices
+        return view
 
     def take_state_changes(self) -> list[StateChange]:
+        """The states to store since the last call: a new state, or None to forget one."""
         changes = []
         for key in sorted(self._dirty):
-            state = self._states.get(key)
-            idle = state is None or state == _new_state()
-            changes.append(StateChange(key[0], key[1], None if idle else _plain(state)))
+            view = self.saved_state(key)
+            if view is not None:
+                self._saved.add(key)
+                changes.append(StateChange(key[0], key[1], view))
+            elif key in self._saved:
+                self._saved.discard(key)
+                changes.append(StateChange(key[0], key[1], None))
         self._dirty.clear()
         return changes
 
@@ -217,7 +277,13 @@ class RuleEngine:
         for key, binding in self._bindings.items():
             old = previous._bindings.get(key)
             if old is not None and old.rule == binding.rule:
-                self._states[key] = previous._states[key]
+                state = previous._states[key]
+                self._states[key] = state
+                if key in previous._saved:
+                    self._saved.add(key)
+                if key in previous._dirty:
+                    self._dirty.add(key)
+                self._watch(key, state)
 
     def is_active(self, rule_id: str, subject: str) -> bool:
         state = self._states.get((rule_id, subject))
@@ -229,22 +295,33 @@ class RuleEngine:
         bindings = self._by_point.get((reading.device_id, reading.point))
         if not bindings:
             return []
+        device = self._registry.get(reading.device_id)
+        if device is None:
+            return []
+        device_id, point = device.id, reading.point
         actions: list[Action] = []
         for binding in bindings:
-            state = self._states[binding.key]
-            self._dirty.add(binding.key)
-            device = self._registry.get(reading.device_id)
-            if device is None:
-                continue
+            key = binding.key
+            state = self._states[key]
             if state["active"] and binding.clear_test is not None:
-                if reading.point == binding.clear_point:
+                if point == binding.clear_point:
                     actions += self._clear_by_test(binding, state, reading)
-                if reading.point not in conditions.watched_points(binding.condition):
+                if point not in binding.tracker.watched:
                     continue
-            sub = state["devices"].setdefault(device.id, {})
-            truth = conditions.on_reading(binding.condition, device, sub, reading)
-            if truth is not None:
-                actions += self._evaluate(binding, state, truth.at, truth.evidence)
+            devices = state["devices"]
+            sub = devices.get(device_id)
+            if sub is None:
+                sub = devices[device_id] = {}
+            step = binding.tracker.on_reading(device_id, sub, reading)
+            if step.saved:
+                self._dirty.add(key)
+            truth = step.truth
+            if truth is None:
+                continue
+            if (not truth.true and binding.count is None and not state["active"]
+                    and state["pending_since"] is None):
+                continue  # idle and still false: nothing can move
+            actions += self._evaluate(binding, state, truth.at, truth.evidence)
         return actions
 
     def on_event(self, event: Event) -> list[Action]:
@@ -255,10 +332,12 @@ class RuleEngine:
         for binding in self._by_event.get(event.device_id, ()):
             state = self._states[binding.key]
             sub = state["devices"].setdefault(device.id, {})
-            truth = conditions.on_event(binding.condition, device, sub, event)
+            step = binding.tracker.on_event(device.id, sub, event)
+            if step.saved:
+                self._dirty.add(binding.key)
+            truth = step.truth
             if truth is None:
                 continue
-            self._dirty.add(binding.key)
             actions += self._evaluate(binding, state, truth.at, truth.evidence)
         return actions
 
@@ -270,41 +349,57 @@ class RuleEngine:
         for binding in self._by_availability.get(device_id, ()):
             state = self._states[binding.key]
             sub = state["devices"].setdefault(device.id, {})
-            truth = conditions.on_availability(binding.condition, device, sub, online, at)
+            step = binding.tracker.on_availability(device.id, sub, online, at)
+            if step.saved:
+                self._dirty.add(binding.key)
+            truth = step.truth
             if truth is None:
                 continue
-            self._dirty.add(binding.key)
             actions += self._evaluate(binding, state, at, truth.evidence)
         return actions
+
+    def _due(self) -> list[_Binding]:
+        """The machines time can move, in rule order (as every tick has always gone)."""
+        if not self._timers:
+            return self._always
+        keys = {b.key for b in self._always} | self._timers
+        order = self._order
+        return [self._bindings[k] for k in sorted(keys, key=order.__getitem__)
+                if k in self._bindings]
 
     def tick(self, now: float) -> list[Action]:
         """Fire what time alone decides: ``for``, silence, clear delays, cooldown ends."""
         actions: list[Action] = []
-        for binding in self._timed:
+        dirty = self._dirty
+        for binding in self._due():
             key = binding.key
             state = self._states[key]
-            for device in binding.devices if key in self._silence else ():
-                sub = state["devices"].setdefault(device.id, {})
-                truth = conditions.on_tick(binding.condition, device, sub, now)
-                if truth is not None:
-                    self._dirty.add(key)
-                    actions += self._evaluate(binding, state, truth.at, truth.evidence)
+            if key in self._silence:
+                tracker = binding.tracker
+                devices = state["devices"]
+                for device in binding.devices:
+                    sub = devices.setdefault(device.id, {})
+                    step = tracker.on_tick(device.id, sub, now)
+                    if step.saved:
+                        dirty.add(key)
+                    truth = step.truth
+                    if truth is not None:
+                        actions += self._evaluate(binding, state, truth.at, truth.evidence)
             if binding.count is not None and isinstance(binding.condition, EventCondition):
                 actions += self._evaluate(binding, state, now, None)  # events age out
             if not state["active"] and state["pending_since"] is not None:
                 if self._may_raise(binding, state, now):
-                    self._dirty.add(key)
                     actions.append(self._raise(binding, state, now))
             elif state["active"]:
                 clear_since = state["clear_since"]
                 if clear_since is not None and now - clear_since >= binding.clear_for:
-                    self._dirty.add(key)
                     actions.append(self._clear(binding, state, clear_since))
                 elif (binding.clear_after is not None and state["raised_at"] is not None
                         and now - state["raised_at"] >= binding.clear_after):
-                    self._dirty.add(key)
                     actions.append(self._clear(binding, state,
                                                state["raised_at"] + binding.clear_after))
+            if not state["active"] and state["pending_since"] is None:
+                self._timers.discard(key)
         return actions
 
     # -- the state machine ----------------------------------------------------------------
@@ -325,17 +420,28 @@ class RuleEngine:
 
     def _evaluate(self, binding: _Binding, state: dict[str, Any], at: float,
                   evidence: Evidence | None) -> list[Action]:
-        instant = isinstance(binding.condition, EventCondition) and binding.count is None
+        key = binding.key
+        instant = binding.instant
         true = evidence is not None if instant else self._truth(binding, state, at)
         if evidence is not None:
-            kept = [e for e in state["evidence"] if e["device_id"] != evidence.device_id]
+            old = state["evidence"]
+            kept = [e for e in old if e["device_id"] != evidence.device_id]
             state["evidence"] = [*kept, _evidence_dict(evidence)][-20:]
+            # Evidence matters to a restart only until the alarm is raised; while pending,
+            # its values do too (they are the alert's), otherwise which devices it names.
+            if not state["active"] and (len(kept) == len(old)
+                                        or state["pending_since"] is not None):
+                self._dirty.add(key)
         if not state["active"]:
             if not true:
-                state["pending_since"] = None
+                if state["pending_since"] is not None:
+                    state["pending_since"] = None
+                    self._dirty.add(key)
                 return []
             if state["pending_since"] is None:
                 state["pending_since"] = at
+                self._dirty.add(key)
+                self._timers.add(key)
             if self._may_raise(binding, state, at):
                 return [self._raise(binding, state, at)]
             if instant:  # an event outside the schedule or in cooldown is let go
@@ -344,10 +450,13 @@ class RuleEngine:
         if binding.clear_test is not None or binding.clear_after is not None:
             return []  # cleared by its own test or delay
         if true:
-            state["clear_since"] = None
+            if state["clear_since"] is not None:
+                state["clear_since"] = None
+                self._dirty.add(key)
             return []
         if state["clear_since"] is None:
             state["clear_since"] = at
+            self._dirty.add(key)
         if at - state["clear_since"] >= binding.clear_for:
             return [self._clear(binding, state, state["clear_since"])]
         return []
@@ -356,10 +465,13 @@ class RuleEngine:
                        reading: Reading) -> list[Action]:
         assert binding.clear_test is not None
         if not binding.clear_test.test(reading.value):
-            state["clear_since"] = None
+            if state["clear_since"] is not None:
+                state["clear_since"] = None
+                self._dirty.add(binding.key)
             return []
         if state["clear_since"] is None:
             state["clear_since"] = reading.at
+            self._dirty.add(binding.key)
         if reading.at - state["clear_since"] >= binding.clear_for:
             return [self._clear(binding, state, state["clear_since"])]
         return []
@@ -377,12 +489,15 @@ class RuleEngine:
                      if binding.rule.cooldown else None)
         for sub in state["devices"].values():
             sub.pop("event_at", None)
+        self._dirty.add(binding.key)
         return ClearAlarm(rule_id=binding.rule.id, device_id=binding.subject, at=at)
 
     def _raise(self, binding: _Binding, state: dict[str, Any], now: float) -> RaiseAlarm:
         since = state["pending_since"] if state["pending_since"] is not None else now
         evidence = tuple(Evidence(**e) for e in state["evidence"])
         state.update(active=True, pending_since=None, clear_since=None, raised_at=now)
+        self._dirty.add(binding.key)
+        self._timers.add(binding.key)
         return self._render_raise(binding, since, evidence)
 
     # -- rendering ------------------------------------------------------------------------
@@ -533,8 +648,3 @@ def _literal(value: object) -> object:
         return {k: _literal(v) for k, v in value.items()}
     return value
 
-
-def _plain(state: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON-ready deep copy, so later changes to the live state do not leak into it."""
-    return {k: (_plain(v) if isinstance(v, Mapping) else list(v) if isinstance(v, list) else v)
-            for k, v in state.items()}

@@ -293,8 +293,32 @@ class DigestRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+# -- hall displays ----------------------------------------------------------------------
+
+class DisplayLink(Base):
+    """The link a building's hall screen opens, without a login, to show public notices.
+
+    Only the SHA-256 of its token is kept (the link is shown once, when made), so a
+    database leak opens no screen; ``hint`` (the token's first characters) lets a
+    manager tell their links apart.
+    """
+
+    __tablename__ = "display_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[PlaceKey] = mapped_column(ForeignKey("places.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(8))
+    label: Mapped[str] = mapped_column(String(80))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[Timestamp]
+    revoked_at: Mapped[Timestamp | None]
+    #: When a screen last read the board through it (updated at most every few minutes).
+    last_used_at: Mapped[Timestamp | None]
+
+
 __all__ = [
-    "Appeal", "Block", "Comment", "DigestRun", "HelpOffer", "InviteCode", "JoinRequest",
-    "LoginAttempt", "ModerationEntry", "NotificationPref", "PollVote", "PostRead", "Reaction",
-    "Report", "Rsvp", "ScopeChange", "Vouch",
+    "Appeal", "Block", "Comment", "DigestRun", "DisplayLink", "HelpOffer", "InviteCode",
+    "JoinRequest", "LoginAttempt", "ModerationEntry", "NotificationPref", "PollVote", "PostRead",
+    "Reaction", "Report", "Rsvp", "ScopeChange", "Vouch",
 ]

@@ -74,16 +74,22 @@ class Audience:
 
     ``place``: readers of ``target`` under the visibility rule (and, when
     ``residents_only``, only those who read it through a non-manager membership);
-    ``managers``: the managers of building ``target``; ``member``: member ``target``.
+    ``post_kind`` and ``post_author`` are those of the post the event is about, for the
+    managers' reach into the shared parts of their buildings
+    (``visibility.is_managed_post``); ``managers``: the managers of building
+    ``target``; ``member``: member ``target``.
     """
 
     kind: AudienceKind
     target: str
     residents_only: bool = False
+    post_kind: str | None = None
+    post_author: int | None = None
 
     @classmethod
-    def place(cls, place_id: str, *, residents_only: bool = False) -> Audience:
-        return cls("place", place_id, residents_only)
+    def place(cls, place_id: str, *, residents_only: bool = False,
+              post_kind: str | None = None, post_author: int | None = None) -> Audience:
+        return cls("place", place_id, residents_only, post_kind, post_author)
 
     @classmethod
     def managers(cls, building_id: str) -> Audience:
@@ -113,7 +119,9 @@ class Event:
         return orjson.dumps({
             "type": self.type,
             "audience": {"kind": self.audience.kind, "target": self.audience.target,
-                         "residents_only": self.audience.residents_only},
+                         "residents_only": self.audience.residents_only,
+                         "post_kind": self.audience.post_kind,
+                         "post_author": self.audience.post_author},
             "data": self.data, "at": self.at, "origin": self.origin,
         })
 
@@ -129,11 +137,25 @@ class Event:
             return cls(
                 type=str(obj["type"]),
                 audience=Audience(kind, str(audience["target"]),
-                                  bool(audience.get("residents_only", False))),
+                                  bool(audience.get("residents_only", False)),
+                                  _optional_str(audience.get("post_kind")),
+                                  _optional_int(audience.get("post_author"))),
                 data=dict(obj["data"]), at=float(obj["at"]), origin=str(obj.get("origin", "")),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
             raise ValueError(f"not an event: {exc}") from exc
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _optional_int(value: object) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"post_author must be an integer, not {value!r}")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,6 +360,10 @@ class _Noted:
     alarms_created: set[int] = field(default_factory=set)
     #: An alarm's state before this transaction changed it.
     alarm_states: dict[int, str] = field(default_factory=dict)
+    #: An alarm's escalated steps before this transaction changed them (-1: unknown).
+    alarm_steps: dict[int, int] = field(default_factory=dict)
+    #: Posts whose "still happening" presses changed (the managers' board counts them).
+    still_posts: set[int] = field(default_factory=set)
     readers: set[int] = field(default_factory=set)
     members_moved: set[int] = field(default_factory=set)
     #: Members whose preferences, quiet hours, language or blocks changed.
@@ -346,7 +372,8 @@ class _Noted:
     def __bool__(self) -> bool:
         return any((self.posts_created, self.posts_changed, self.comments_created,
                     self.comments_changed, self.reaction_posts, self.alarms_created,
-                    self.alarm_states, self.readers, self.members_moved, self.members_prefs))
+                    self.alarm_states, self.alarm_steps, self.readers, self.members_moved,
+                    self.members_prefs))
 
 
 def _noted(session: Session) -> _Noted:
@@ -384,14 +411,20 @@ def _note_object(noted: _Noted, obj: object, how: Literal["new", "dirty", "delet
     elif isinstance(obj, Reaction):
         if (post_id := _value(obj, "post_id")) is not None:
             noted.reaction_posts.add(post_id)
+            if _value(obj, "kind") == "still_happening":
+                noted.still_posts.add(post_id)
     elif isinstance(obj, Alarm):
         if how == "new":
             noted.alarms_created.add(obj.id)
         elif how == "dirty":
-            history = orm_attributes.instance_state(obj).attrs["state"].history
+            attrs = orm_attributes.instance_state(obj).attrs
+            history = attrs["state"].history
             if history.added:  # an unloaded old state counts as "changed"
                 noted.alarm_states.setdefault(
                     obj.id, history.deleted[0] if history.deleted else "")
+            steps = attrs["escalated_steps"].history
+            if steps.added:
+                noted.alarm_steps.setdefault(obj.id, steps.deleted[0] if steps.deleted else -1)
     elif isinstance(obj, PostRead):
         if (member_id := _value(obj, "member_id")) is not None:
             noted.readers.add(member_id)
@@ -419,9 +452,9 @@ def _bulk_keys(entity: type) -> Select[Any] | None:
     if entity is Comment:
         return select(Comment.id)
     if entity is Alarm:
-        return select(Alarm.id, Alarm.state)
+        return select(Alarm.id, Alarm.state, Alarm.escalated_steps)
     if entity is Reaction:
-        return select(Reaction.post_id)
+        return select(Reaction.post_id, Reaction.kind)
     if entity is PostRead:
         return select(PostRead.member_id)
     if entity is Membership:
@@ -485,8 +518,11 @@ class _Capture:
                 noted.comments_changed.add(row[0])
             elif entity is Alarm:
                 noted.alarm_states.setdefault(row[0], row[1])
+                noted.alarm_steps.setdefault(row[0], row[2])
             elif entity is Reaction:
                 noted.reaction_posts.add(row[0])
+                if row[1] == "still_happening":
+                    noted.still_posts.add(row[0])
             elif entity is PostRead:
                 noted.readers.add(row[0])
             elif entity is Membership:
@@ -647,7 +683,8 @@ def _critical_alarms(session: Session, posts: Iterable[Mapping[str, Any]]) -> se
 
 
 def _post_audience(post: Mapping[str, Any]) -> Audience:
-    return Audience.place(post["place"]["id"], residents_only=post["residents_only"])
+    return Audience.place(post["place"]["id"], residents_only=post["residents_only"],
+                          post_kind=post["kind"], post_author=post["author_id"])
 
 
 def _post_data(post: Mapping[str, Any], critical: set[int]) -> dict[str, Any]:
@@ -657,29 +694,35 @@ def _post_data(post: Mapping[str, Any], critical: set[int]) -> dict[str, Any]:
 
 
 def _alarm_events(session: Session, noted: _Noted, now: float, origin: str) -> list[Event]:
-    ids = noted.alarms_created | set(noted.alarm_states)
+    """Alarm changes for the managers of their building: raised, acknowledged, escalated,
+    cleared, and ``alarm.still_happening`` when residents press "still happening" on its
+    alert post (the board shows how many did)."""
+    pressed = set(session.scalars(
+        select(Post.alarm_id).where(Post.id.in_(noted.still_posts), Post.kind == "alert",
+                                    Post.alarm_id.is_not(None))
+    )) if noted.still_posts else set()
+    ids = noted.alarms_created | set(noted.alarm_states) | set(noted.alarm_steps) | pressed
     if not ids:
         return []
     rows = session.execute(
         select(Alarm.id, Alarm.rule_id, Alarm.device_id, Alarm.place_id, Alarm.building_id,
                Alarm.severity, Alarm.state, Alarm.title, Alarm.raised_at,
                Alarm.acknowledged_at, Alarm.acknowledged_by, Alarm.ack_note, Alarm.cleared_at,
+               Alarm.escalated_steps,
                Place.kind.label("place_kind"), Place.name.label("place_name"))
         .join(Place, Place.id == Alarm.place_id)
         .where(Alarm.id.in_(ids))
         .order_by(Alarm.id)
     )
+    from social.interactions import still_happening  # it imports the stream, which imports us
+
+    found = [(row, _alarm_change(row, noted, pressed)) for row in rows]
+    found = [(row, type_) for row, type_ in found
+             if type_ is not None and row.building_id is not None]  # no building: nobody to tell
+    still = still_happening(session, [row.id for row, _ in found]) if found else {}
     events = []
-    for row in rows:
-        if row.id in noted.alarms_created:
-            type_ = "alarm.raised"
-        elif row.state != noted.alarm_states[row.id] and row.state in ("acknowledged",
-                                                                      "cleared"):
-            type_ = f"alarm.{row.state}"
-        else:
-            continue
-        if row.building_id is None:  # no building, no managers to tell
-            continue
+    for row, type_ in found:
+        pressed_on = still.get(row.id)
         events.append(Event(type_, Audience.managers(row.building_id), {"alarm": {
             "id": row.id, "rule_id": row.rule_id, "device_id": row.device_id,
             "place": {"id": row.place_id, "kind": row.place_kind, "name": row.place_name},
@@ -687,9 +730,26 @@ def _alarm_events(session: Session, noted: _Noted, now: float, origin: str) -> l
             "title": row.title, "raised_at": _iso(row.raised_at),
             "acknowledged_at": _iso(row.acknowledged_at),
             "acknowledged_by": row.acknowledged_by, "ack_note": row.ack_note,
-            "cleared_at": _iso(row.cleared_at),
+            "cleared_at": _iso(row.cleared_at), "escalated_steps": row.escalated_steps,
+            "still_happening": pressed_on.count if pressed_on else 0,
+            "still_happening_last_at": _iso(pressed_on.last_at) if pressed_on else None,
         }}, now, origin))
     return events
+
+
+def _alarm_change(row: Any, noted: _Noted, pressed: set[int]) -> str | None:
+    """The event type for what this transaction did to the alarm, if worth telling."""
+    if row.id in noted.alarms_created:
+        return "alarm.raised"
+    before = noted.alarm_states.get(row.id, row.state)
+    if row.state != before and row.state in ("acknowledged", "cleared"):
+        return f"alarm.{row.state}"
+    if row.state == "active" and row.escalated_steps > noted.alarm_steps.get(
+            row.id, row.escalated_steps):
+        return "alarm.escalated"
+    if row.id in pressed:
+        return "alarm.still_happening"
+    return None
 
 
 # -- installing ----------------------------------------------------------------------------

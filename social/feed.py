@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from social.errors import InvalidCursor, PlaceNotVisible
 from social.models import Place, Post, utcnow
 from social.posts import readable_posts
-from social.visibility import can_see_place
+from social.visibility import can_read_posts_at
 
 MAX_PAGE = 100
 #: Only official notices are pinned: nobody else can push a post above the others.
@@ -140,7 +140,7 @@ def feed_page(
         select(Post, Place, rank).join(Place, Place.id == Post.place_id), member_id, now=now,
     ).where(live(as_of))
     if place_id is not None:
-        if not can_see_place(session, member_id, place_id, now=now):
+        if not can_read_posts_at(session, member_id, place_id, now=now):
             raise PlaceNotVisible(place_id)
         stmt = stmt.where(Post.place_id == place_id)
     if kinds:

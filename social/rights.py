@@ -532,13 +532,16 @@ def can_act(
     answer for this post (the caller has it already: it looked the post up through it).
 
     A member who may not read the post is told it does not exist, unless the action is
-    theirs by right without reading it (a manager's receipts for a notice they pinned
-    at an entrance, which their building membership does not read).
+    theirs by right without reading it (an author editing their post). A manager's
+    rights on a post (receipts, tickets) need them to read it: the visibility rule lets
+    them read their buildings' notices wherever in the shared parts, and never a
+    unit's private notice or a post moderation hid.
     """
     rights = ACTIONS[action]
     by_right = False
     if rights.who == "building_manager":
-        by_right = manages_building_of(session, member.id, post.place_id, now=now)
+        by_right = readable and manages_building_of(session, member.id, post.place_id,
+                                                    now=now)
     elif rights.who == "author":
         by_right = post.author_id == member.id and can_post(
             session, member, post.kind, post.place_id, residents_only=post.residents_only,
@@ -600,7 +603,11 @@ def render_markdown() -> str:
         "Who may post what, where, and do what with a post. Reaching a place always goes "
         "through the one visibility rule (`social/visibility.py`): a member reads a place "
         "when it is the place of one of their verified, current memberships or an "
-        "ancestor of it; local actors never reach inside a building.",
+        "ancestor of it; local actors never reach inside a building. A building's managers "
+        "also read, in its shared parts (the building, its entrances and floors, never a "
+        "unit), its official notices, the rules engine's posts (alerts, help requests) and "
+        "their own posts; a manager's action on a post (receipts, tickets) needs them to "
+        "read it.",
         "",
         "Reaches: **circles** — the place is the member's own place (through a membership "
         "of that role) or an ancestor of it; **managed** — the place is at or below a "

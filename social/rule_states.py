@@ -49,24 +49,29 @@ def save_rule_states(
         _upsert(session, rows)
 
 
-#: Rows per INSERT, well under SQLite's limit on bound parameters.
-_CHUNK = 500
-
-
 def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+    """One cached statement run as an executemany: SQLAlchemy compiles it once per
+    process (a multi-row ``VALUES`` list would be compiled afresh for every batch) and
+    batches the rows itself ("insertmanyvalues")."""
     dialect = session.get_bind().dialect.name
     if dialect in ("postgresql", "sqlite"):
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        for start in range(0, len(rows), _CHUNK):
-            stmt = insert(RuleState).values(rows[start:start + _CHUNK])
-            session.execute(stmt.on_conflict_do_update(
-                index_elements=[RuleState.rule_id, RuleState.subject],
-                set_={"state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at},
-            ))
+        session.execute(_UPSERTS[dialect], rows)
         return
     for row in rows:  # any other backend: one merge per row, slower but portable
         session.merge(RuleState(**row))
     session.flush()
+
+
+def _upsert_statement(insert: Any) -> Any:
+    stmt = insert(RuleState)
+    return stmt.on_conflict_do_update(
+        index_elements=[RuleState.rule_id, RuleState.subject],
+        set_={"state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at},
+    )
+
+
+_UPSERTS = {"postgresql": _upsert_statement(postgresql.insert),
+            "sqlite": _upsert_statement(sqlite.insert)}
 
 
 def load_rule_states(session: Session) -> dict[tuple[str, str], dict[str, Any]]:

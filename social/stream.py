@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any, TypeVarTuple
 
 import orjson
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -42,7 +42,10 @@ from social.posts import localize, localize_content
 from social.preferences import load_modes, wants_instant
 from social.visibility import (
     MANAGER_ROLES,
+    is_managed_post,
     manageable_building_ids,
+    managed_part_ids,
+    managed_post,
     visible,
     visible_place_ids,
 )
@@ -58,7 +61,8 @@ CIRCLES = ("unit", "floor", "entrance", "building", "neighbourhood", "city")
 #: ``membership.changed``, ``viewer.changed``) only steer the stream itself.
 CLIENT_EVENTS = frozenset({
     "post.created", "post.updated", "comment.created", "comment.updated",
-    "reaction.changed", "alarm.raised", "alarm.acknowledged", "alarm.cleared",
+    "reaction.changed", "alarm.raised", "alarm.acknowledged", "alarm.escalated",
+    "alarm.still_happening", "alarm.cleared",
     "unread.changed", "stream.resync", "stream.closed",
 })
 
@@ -92,10 +96,13 @@ def readable(
     """
     stmt = visible_to(visible(stmt, Post.place_id, member_id, now=now), member_id)
     if since_joining:
-        stmt = stmt.where(Post.place_id.in_(
-            visible_place_ids(member_id, now=now)
-            .where(Membership.started_at <= Post.created_at)
-            .correlate(Post)
+        joined = Membership.started_at <= Post.created_at
+        stmt = stmt.where(or_(
+            Post.place_id.in_(visible_place_ids(member_id, now=now).where(joined)
+                              .correlate(Post)),
+            and_(managed_post(Post.kind, Post.author_id, member_id),
+                 Post.place_id.in_(managed_part_ids(member_id, now=now).where(joined)
+                                   .correlate(Post))),
         ))
     return stmt
 
@@ -180,6 +187,8 @@ class Viewer:
     resident_places: frozenset[str]
     #: Buildings the member manages: their alarms.
     buildings: frozenset[str]
+    #: The shared parts of those buildings: their notices and the rules engine's posts.
+    managed_parts: frozenset[str]
     #: Members this one blocked: their posts and comments are not delivered.
     blocked: frozenset[int]
     modes: Mapping[str, str]
@@ -191,11 +200,15 @@ class Viewer:
             return audience.target == str(self.member_id)
         if audience.kind == "managers":
             return audience.target in self.buildings
-        if audience.target not in self.places:
+        if audience.target in self.places:
+            if audience.residents_only and audience.target not in self.resident_places:
+                return False
+        elif (audience.residents_only or audience.target not in self.managed_parts
+              ):
             return False
-        if audience.residents_only and audience.target not in self.resident_places:
-            return False
-        return _author(event) not in self.blocked
+        # A blocked author's post is gone for the member, and its comments with it.
+        return (_author(event) not in self.blocked
+                and audience.post_author not in self.blocked)
 
     def render(self, event: Event, at: datetime) -> dict[str, Any]:
         """The event's data in the member's language; ``notify`` on a new post says
@@ -230,6 +243,7 @@ def load_viewer(session: Session, member_id: int, *, now: datetime | None = None
         places=frozenset(session.scalars(visible_place_ids(member_id, now=now))),
         resident_places=frozenset(session.scalars(resident_place_ids(member_id, now=now))),
         buildings=frozenset(session.scalars(manageable_building_ids(member_id, now=now))),
+        managed_parts=frozenset(session.scalars(managed_part_ids(member_id, now=now))),
         blocked=frozenset(session.scalars(blocked_by(member_id))),
         modes=load_modes(session, member_id),
         quiet=(member.quiet_start, member.quiet_end),

@@ -15,6 +15,16 @@ Two refinements keep private spaces private:
   syndic or landlord membership: the building's own people talk among themselves
   (:func:`visible` adds this clause by itself for any column of the ``posts`` table).
 
+One widening, so that managers read what they are responsible for: the managers of a
+building also read, in its *shared parts* (the building, its entrances and floors —
+never a unit, which is someone's home), what the building's management and its
+sensors say there: official notices (theirs and their colleagues'), the posts of the
+rules engine (alerts, and the help requests an alarm opens) and whatever they posted
+there themselves (:func:`managed_part_ids`, :func:`managed_post`). Residents' own
+posts below the building level stay among the residents of that entrance or floor,
+and residents-only posts stay hidden from managers everywhere. Installers get no such
+reach: they do not see alarms either.
+
 The functions return SQL (``Select`` subqueries), not Python sets, so that the rule
 runs inside the database next to the query it filters, with paging and ordering.
 """
@@ -23,13 +33,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from typing import TypeVarTuple
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
     SQLColumnExpression,
+    and_,
     exists,
     literal,
     or_,
@@ -46,6 +57,10 @@ RESIDENT_ROLES = frozenset({"resident", "owner", "tenant"})
 LOCAL_ACTOR_ROLES = frozenset({"merchant", "association", "municipality"})
 #: The circles a local actor may reach.
 PUBLIC_KINDS = ("city", "neighbourhood")
+#: The parts of a building its managers are present in: a unit is someone's home.
+SHARED_PART_KINDS = ("building", "entrance", "floor")
+#: Post kinds that speak for a building's management, whoever of its managers wrote them.
+OFFICIAL_KINDS = ("notice",)
 
 Ts = TypeVarTuple("Ts")
 
@@ -82,37 +97,88 @@ def visible(
     *,
     now: datetime | None = None,
     residents_only: SQLColumnExpression[bool] | None = None,
+    kind: SQLColumnExpression[str] | None = None,
+    author: SQLColumnExpression[int | None] | None = None,
 ) -> Select[*Ts]:
     """``stmt`` narrowed to rows whose place ``column`` the member may read.
 
     When ``column`` belongs to the ``posts`` table (or an alias of it), posts marked
     ``residents_only`` are further narrowed to the places the member reaches through a
-    membership that is not a manager's: callers cannot forget the clause. A query that
-    reads posts through another selectable (a subquery) passes that selectable's
-    ``residents_only`` column explicitly.
+    membership that is not a manager's, and the managers' reach into the shared parts
+    of their buildings (:func:`managed_post`) is added: callers cannot forget either.
+    A query that reads posts through another selectable (a subquery, a log joined to
+    its post) passes that selectable's ``residents_only``, ``kind`` and ``author``
+    columns explicitly.
 
     The subqueries are not correlated: ``stmt`` may read ``memberships`` or
     ``place_ancestors`` itself without capturing the rule's own tables.
     """
     places = visible_place_ids(member_id, now=now).correlate(None)
-    stmt = stmt.where(column.in_(places))
-    restricted = residents_only if residents_only is not None else _residents_only_of(column)
+    restricted = residents_only if residents_only is not None else _sibling(
+        column, "residents_only")
+    readable: ColumnElement[bool] = column.in_(places)
     if restricted is not None:
-        stmt = stmt.where(or_(restricted.is_(False), column.in_(
+        readable = and_(readable, or_(restricted.is_(False), column.in_(
             places.where(Membership.role.not_in(MANAGER_ROLES))
         )))
-    return stmt
+    kind = kind if kind is not None else _sibling(column, "kind")
+    author = author if author is not None else _sibling(column, "author_id")
+    if kind is not None and author is not None:
+        managed = and_(column.in_(managed_part_ids(member_id, now=now)),
+                       managed_post(kind, author, member_id))
+        if restricted is not None:
+            managed = and_(managed, restricted.is_(False))
+        readable = or_(readable, managed)
+    return stmt.where(readable)
 
 
-def _residents_only_of(column: SQLColumnExpression[str]) -> ColumnElement[bool] | None:
-    """The ``residents_only`` column beside ``column`` when its table has one."""
+def managed_part_ids(member_id: int, *, now: datetime | None = None) -> Select[str]:
+    """The shared parts (building, entrances, floors) of the buildings ``member_id``
+    manages, where :func:`managed_post` posts reach them. Not correlated: a caller that
+    wants it correlated (``Membership.started_at <= Post.created_at``) says so."""
+    part, building = aliased(Place), aliased(Place)
+    part_up, membership_up = aliased(PlaceAncestor), aliased(PlaceAncestor)
+    return (
+        select(part_up.place_id)
+        .join(part, part.id == part_up.place_id)
+        .join(building, building.id == part_up.ancestor_id)
+        .join(membership_up, membership_up.ancestor_id == part_up.ancestor_id)
+        .join(Membership, Membership.place_id == membership_up.place_id)
+        .where(
+            Membership.member_id == member_id,
+            current_membership(now),
+            Membership.role.in_(MANAGER_ROLES),
+            building.kind == "building",
+            part.kind.in_(SHARED_PART_KINDS),
+        )
+        .correlate(None)
+    )
+
+
+def managed_post(
+    kind: SQLColumnExpression[str], author: SQLColumnExpression[int | None], member_id: int
+) -> ColumnElement[bool]:
+    """True for a post that reaches the managers of its building in its shared parts:
+    an official notice, a post of the rules engine (no author), or the member's own."""
+    return or_(kind.in_(OFFICIAL_KINDS), author.is_(None), author == member_id)
+
+
+def is_managed_post(kind: str | None, author_id: int | None, member_id: int) -> bool:
+    """:func:`managed_post` for one post in hand (the live stream's events)."""
+    if kind is None:
+        return False
+    return kind in OFFICIAL_KINDS or author_id is None or author_id == member_id
+
+
+def _sibling(column: SQLColumnExpression[str], name: str) -> ColumnElement[Any] | None:
+    """The column ``name`` beside ``column`` in its table (or alias), when it has one."""
     expression = getattr(column, "expression", column)
     table = getattr(expression, "table", None)
     columns = getattr(table, "c", None)
-    if columns is None or "residents_only" not in columns:
+    if columns is None or name not in columns:
         return None
-    restricted: ColumnElement[bool] = columns.residents_only
-    return restricted
+    sibling: ColumnElement[Any] = columns[name]
+    return sibling
 
 
 def place_ids_through(
@@ -131,8 +197,20 @@ def place_ids_through(
 def can_see_place(
     session: Session, member_id: int, place_id: str, *, now: datetime | None = None
 ) -> bool:
+    """True when ``place_id`` is one of the member's circles (their places and above)."""
     ids = visible_place_ids(member_id, now=now).where(PlaceAncestor.ancestor_id == place_id)
     return bool(session.scalar(select(exists(ids))))
+
+
+def can_read_posts_at(
+    session: Session, member_id: int, place_id: str, *, now: datetime | None = None
+) -> bool:
+    """True when some posts of ``place_id`` may be the member's to read: one of their
+    circles, or a shared part of a building they manage (its notices and alerts)."""
+    if can_see_place(session, member_id, place_id, now=now):
+        return True
+    parts = managed_part_ids(member_id, now=now).subquery()
+    return bool(session.scalar(select(exists().where(parts.c.place_id == place_id))))
 
 
 def manageable_building_ids(

@@ -45,3 +45,13 @@ def staff_of(session: Session, member: Member, installation: Installation) -> St
         installer=any(role in INSTALLER_ROLES for _, role in roles),
         admin=any(role == "admin" for _, role in roles),
     )
+
+
+def require_installer(session: Session, member: Member, installation: Installation,
+                      what: str) -> Staff:
+    """The caller's staff rights when they install a building (or administer the site);
+    403 saying ``what`` is for installers and admins otherwise."""
+    staff = staff_of(session, member, installation)
+    if not staff.installer:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{what} is for installers and admins")
+    return staff

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from gateway.api.access import staff_of
+from gateway.api.access import require_installer
 from social.api.deps import CurrentMember, SessionDep
 
 router = APIRouter(tags=["gateway"])
@@ -18,9 +18,7 @@ router = APIRouter(tags=["gateway"])
 async def reload_config(request: Request, member: CurrentMember,
                         session: SessionDep) -> JSONResponse:
     runtime = request.app.state.gateway
-    staff = staff_of(session, member, runtime.installation)
-    if not staff.installer:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "reloading is for installers and admins")
+    require_installer(session, member, runtime.installation, "reloading")
     trigger = f"API by {member.username}"
     # End this request's transaction (and touch no ORM object after): on SQLite it
     # holds the lock that the reload's own transaction must take.

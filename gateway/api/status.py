@@ -12,9 +12,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from gateway.api.access import staff_of
+from gateway.api.access import Staff, staff_of
 from gateway.config.installation import Installation
-from gateway.pipeline import Pipeline
+from gateway.pipeline import DeadLetter, Pipeline
 from social.api.deps import CurrentMember, SessionDep
 
 router = APIRouter(tags=["gateway"])
@@ -46,14 +46,28 @@ def gateway_status(request: Request, member: CurrentMember, session: SessionDep)
                             "config": request.app.state.gateway.config_state()}
     if staff.installer:
         body["stats"] = pipeline.stats.as_dict()
-        body["dead_letters"] = _dead_letters(pipeline, 50)
+        influx = getattr(request.app.state, "influx", None)
+        if influx is not None:  # buffered while the server is away, then sent, or dropped
+            body["influx"] = influx.stats()
+        body["dead_letters"] = _dead_letters(pipeline, 50, staff, installation)
     return body
 
 
-def _dead_letters(pipeline: Pipeline, limit: int) -> list[dict[str, Any]]:
+def _dead_letters(pipeline: Pipeline, limit: int, staff: Staff,
+                  installation: Installation) -> list[dict[str, Any]]:
+    """The newest ``limit`` dead letters the caller may see: those of a device of their
+    buildings and, for installers, those tied to no device (undecodable: bridge-wide)."""
+
+    def visible(letter: DeadLetter) -> bool:
+        if letter.device_id is None:
+            return staff.installer
+        device = pipeline.registry.get(letter.device_id)
+        return device is not None and staff.covers(installation, device.place_id)
+
+    letters = [d for d in list(pipeline.dead_letters) if visible(d)]
     return [
         {"topic": d.topic, "reason": d.reason, "at": d.at, "payload": _text(d.payload)}
-        for d in list(pipeline.dead_letters)[-limit:]
+        for d in letters[-limit:]
     ]
 
 
@@ -61,8 +75,8 @@ def _dead_letters(pipeline: Pipeline, limit: int) -> list[dict[str, Any]]:
 def dead_letters(request: Request, member: CurrentMember, session: SessionDep,
                  limit: int = 100) -> dict[str, Any]:
     pipeline, installation = _parts(request)
-    staff_of(session, member, installation)
-    return {"items": _dead_letters(pipeline, max(1, min(limit, 500)))}
+    staff = staff_of(session, member, installation)
+    return {"items": _dead_letters(pipeline, max(1, min(limit, 500)), staff, installation)}
 
 
 @router.get("/api/gateway/unclaimed")

@@ -51,6 +51,9 @@ class Installation:
     #: What loaded but looks wrong (an unquoted ``on`` read as true...), in file order;
     #: for ``palier validate``, the start-up log and the status API to show.
     warnings: tuple[ConfigIssue, ...] = field(default=())
+    #: The files it was loaded from, relative to ``root`` (``site.yaml``,
+    #: ``bridges/zigbee.yaml``...), in the order they were read.
+    files: tuple[str, ...] = field(default=())
 
     def building_of(self, place_id: str) -> str | None:
         """The building a place lies in (itself if it is one), or None above buildings."""

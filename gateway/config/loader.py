@@ -55,9 +55,10 @@ def load_installation(root: Path) -> Installation:
         raise ConfigError([ConfigIssue(str(root), 1, 1, "-", problem)])
     issues: list[ConfigIssue] = []
     site = _load(root, SITE_FILE, SiteFile, issues)
-    bridges = [_load(root, rel, BridgeFile, issues)
-               for rel in _yaml_files(root, BRIDGES_DIR, issues)]
-    rules = [_load(root, rel, RuleFile, issues) for rel in _yaml_files(root, RULES_DIR, issues)]
+    bridge_files = _yaml_files(root, BRIDGES_DIR, issues)
+    bridges = [_load(root, rel, BridgeFile, issues) for rel in bridge_files]
+    rule_files = _yaml_files(root, RULES_DIR, issues)
+    rules = [_load(root, rel, RuleFile, issues) for rel in rule_files]
     members = None
     if (root / MEMBERS_FILE).exists():
         members = _load(root, MEMBERS_FILE, MembersFile, issues)
@@ -82,6 +83,7 @@ def load_installation(root: Path) -> Installation:
         rules=tuple(rule for r in rules if r.model for rule in r.model.rules),
         members=tuple(members.model.members) if members and members.model else (),
         warnings=tuple(in_file_order(issues)),
+        files=(SITE_FILE, *bridge_files, *rule_files, *([MEMBERS_FILE] if members else [])),
     )
 
 

@@ -204,8 +204,12 @@ class TelemetryStore:
 
     # -- writing ------------------------------------------------------------------
 
-    def write_batch(self, batch: Sequence[Reading]) -> int:
+    def write_batch(self, batch: Sequence[Reading], *,
+                    also: Callable[[Connection], None] | None = None) -> int:
         """Store ``batch`` in one transaction; the number of readings that were new.
+
+        ``also`` runs in that same transaction (the intake's record of the messages the
+        batch came from, see gateway.redelivery), even when the batch has no readings.
 
         Numbers and booleans (as 1/0) become series; text points only update
         ``last_values``. A reading whose (device, point, time) is already stored is
@@ -238,7 +242,7 @@ class TelemetryStore:
             with self._stats_lock:
                 self.stats.too_old += too_old
                 self.stats.not_finite += not_finite
-        if not series and not texts:
+        if not series and not texts and also is None:
             return 0
         # Sorted keys: two workers upserting the same buckets lock them in the same
         # order, so PostgreSQL never sees a deadlock between them.
@@ -253,6 +257,8 @@ class TelemetryStore:
             if texts:
                 changed = self._writer.upsert_text(
                     connection, [(d, p, ts, v) for (d, p), (ts, v) in sorted(texts.items())])
+            if also is not None:
+                also(connection)
         stored = len(inserted) + changed
         with self._stats_lock:
             self.stats.batches += 1

@@ -20,6 +20,7 @@ from social.accounts import DEFAULT_TOKEN_TTL
 from social.api.routes import (
     alarms,
     auth,
+    display,
     feed,
     health,
     interactions,
@@ -69,6 +70,7 @@ from social.moderation import (
     RateLimited,
     TargetNotFound,
 )
+from social.web import install_web
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +89,11 @@ def create_app(database: Database, *, token_ttl: timedelta = DEFAULT_TOKEN_TTL) 
     app.state.event_hub = install_event_hub(database)  # shared with the gateway's threads
     for module in (
         auth, members, invites, me, feed, alarms, notifications, health, prefs, unread, stream,
-        moderation, search, posts, interactions,
+        moderation, search, posts, interactions, display,
     ):
         app.include_router(module.router)
     _install_error_handlers(app)
+    install_web(app)
     return app
 
 

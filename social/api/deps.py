@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from social.accounts import member_for_token
 from social.db import Database
 from social.models import Member
+from social.web.csrf import check_api_csrf
+from social.web.session import session_token
 
 TOKEN_URL = "/api/auth/token"
 
@@ -39,9 +41,16 @@ def get_token_ttl(request: Request) -> timedelta:
 TokenTtlDep = Annotated[timedelta, Depends(get_token_ttl)]
 
 
-def get_session(database: DatabaseDep) -> Iterator[Session]:
-    """One session per request; a route that writes commits it itself."""
-    with database.session() as session:
+#: Requests that never write: their sessions do not queue behind SQLite's write lock.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(request: Request, database: DatabaseDep) -> Iterator[Session]:
+    """One session per request; a route that writes commits it itself.
+
+    GET requests read only (HTTP says they are safe), so their sessions are read-only.
+    """
+    with database.session(read_only=request.method in READ_ONLY_METHODS) as session:
         yield session
 
 
@@ -55,8 +64,15 @@ def _unauthorized(detail: str) -> HTTPException:
 
 
 def get_current_member(
-    session: SessionDep, token: Annotated[str | None, Depends(_bearer)]
+    request: Request, session: SessionDep, token: Annotated[str | None, Depends(_bearer)]
 ) -> Member:
+    """The bearer token's member, else the session cookie's (the web pages' scripts); a
+    cookie-authenticated unsafe request must also carry its CSRF token (``social.web.csrf``).
+    """
+    from_cookie = False
+    if not token:
+        token = session_token(request)
+        from_cookie = token is not None
     if not token:
         raise _unauthorized(
             f"not authenticated: send 'Authorization: Bearer <token>' (get one at {TOKEN_URL})"
@@ -64,6 +80,8 @@ def get_current_member(
     member = member_for_token(session, token)
     if member is None:
         raise _unauthorized("invalid or expired token: log in again")
+    if from_cookie:
+        check_api_csrf(request, token)
     return member
 
 

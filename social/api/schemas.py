@@ -97,6 +97,8 @@ class PostPublic(Public):
     my_reactions: list[str] = Field(default_factory=list)
     #: Service offers: how many verified neighbours vouch for the author for its category.
     vouched_by: int | None = None
+    #: An alert's alarm: active, acknowledged (a manager took charge) or cleared.
+    alarm_state: Literal["active", "acknowledged", "cleared"] | None = None
 
 
 class FeedPublic(Public):

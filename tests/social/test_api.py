@@ -144,7 +144,7 @@ def test_feed_item_shape_and_language(
         "residents_only": False, "data": {}, "label": None, "pinned": False,
         "pinned_until": None, "expires_at": None, "moderation": "visible",
         "counts": {"comments": 0, "reactions": {}, "attending": None, "votes": None},
-        "my_reactions": [], "vouched_by": None,
+        "my_reactions": [], "vouched_by": None, "alarm_state": None,
     }
     assert [item["title"] for item in english] == ["Lift out of order", "Réunion mardi"]
 

@@ -169,7 +169,8 @@ def test_a_committed_post_is_announced_to_its_place(database: Database, world: W
 
     [created] = published(hub, mark)
     assert created.type == "post.created"
-    assert created.audience == Audience.place("lilas", residents_only=True)
+    assert created.audience == Audience.place("lilas", residents_only=True,
+                                               post_kind="message", post_author=world.resident)
     data = created.data["post"]
     assert data["id"] == post.id and data["author_id"] == world.resident
     assert data["place"] == {"id": "lilas", "kind": "building", "name": "Résidence Les Lilas"}
@@ -217,7 +218,7 @@ def test_an_alarm_is_announced_to_managers_and_its_post_to_residents(
     raised = published(hub, mark)
     assert [(e.type, e.audience) for e in raised] == [
         ("alarm.raised", Audience.managers("lilas")),
-        ("post.created", Audience.place("lilas")),
+        ("post.created", Audience.place("lilas", post_kind="alert")),
     ]
     alarm_id = raised[0].data["alarm"]["id"]
     assert raised[0].data["alarm"]["title"] == {"fr": "Fuite d'eau", "en": "Leak"}
@@ -261,7 +262,7 @@ def test_comments_reactions_and_reads_are_announced(database: Database, world: W
         session.commit()
     events = published(hub, mark)
     assert [e.type for e in events] == ["comment.created", "reaction.changed", "post.read"]
-    assert events[0].audience == Audience.place("lilas/b")
+    assert events[0].audience == Audience.place("lilas/b", post_kind="message")
     assert events[0].data["comment"]["body"] == "Encore ?"
     assert events[1].data == {"post_id": post.id, "counts": {"like": 2}}
     assert events[2].audience == Audience.member(world.resident)

@@ -15,7 +15,9 @@ from social.alarms import AlarmBook, manager_alarms
 from social.db import Database
 from social.feed import feed_page
 from social.models import Post, utcnow
+from social.posts import content_from, create_post
 from social.visibility import (
+    can_read_posts_at,
     can_see_place,
     manageable_building_ids,
     manages_any_building,
@@ -77,11 +79,45 @@ def test_merchant_membership_inside_a_building_does_not_open_it(
         assert readable_places(session, shop) == {"evry", "pyramides"}
 
 
+#: The shared parts of Les Lilas among POSTED: where its managers read what the rules
+#: engine posts (POSTED's posts have no author), never in a unit.
+LILAS_SHARED = {"lilas/a", "lilas/a/2", "lilas/b", "lilas/b/basement", "lilas/b/2", "lilas/b/3"}
+
+
 def test_manager_reads_building_posts_of_their_building(
     database: Database, posted: World
 ) -> None:
     with database.session() as session:
-        assert readable_places(session, posted.manager) == {"evry", "pyramides", "lilas"}
+        assert readable_places(session, posted.manager) == {
+            "evry", "pyramides", "lilas", *LILAS_SHARED}
+
+
+def test_managers_read_notices_rules_posts_and_their_own_in_shared_parts_only(
+    database: Database, world: World
+) -> None:
+    """An entrance's notices and alerts are the managers' too; its residents' messages,
+    a flat's private notice and residents-only posts are not."""
+    rows = [("lilas/b", "notice", world.manager, False), ("lilas/b/3", "alert", None, False),
+            ("lilas/b", "message", world.manager, False),
+            ("lilas/b", "message", world.resident, False),
+            ("lilas/b/3/31", "notice", None, False),
+            ("lilas", "message", world.resident, True),
+            ("tilleuls/a", "notice", None, False)]
+    with database.session() as session:
+        ids = []
+        for place, kind, author, residents_only in rows:
+            post = create_post(session, place, content_from({"fr": "Avis"}), kind=kind,
+                               author_id=author, residents_only=residents_only)
+            ids.append(post.id)
+        session.commit()
+        manager = set(session.scalars(visible(select(Post.id), Post.place_id, world.manager)))
+        resident = set(session.scalars(visible(select(Post.id), Post.place_id,
+                                               world.resident)))
+        assert can_read_posts_at(session, world.manager, "lilas/b")
+        assert not can_read_posts_at(session, world.manager, "lilas/b/3/31")
+        assert not can_read_posts_at(session, world.resident, "lilas/a")
+    assert manager == set(ids[:3])
+    assert resident == set(ids[:6])
 
 
 def test_manager_sees_alarms_of_their_building_only(database: Database, posted: World) -> None:
@@ -140,5 +176,6 @@ def test_manager_of_a_building_and_resident_of_a_unit_elsewhere_gets_both(
     with database.session() as session:
         both = make_member(session, "double", ("tilleuls", "landlord"), ("lilas/b/3/31", "owner"))
         session.commit()
-        assert readable_places(session, both) == RESIDENT_BRANCH | {"tilleuls"}
+        # tilleuls/a is a shared part of the building they manage (a rules post there).
+        assert readable_places(session, both) == RESIDENT_BRANCH | {"tilleuls", "tilleuls/a"}
         assert set(session.scalars(manageable_building_ids(both))) == {"tilleuls"}

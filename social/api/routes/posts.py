@@ -30,7 +30,7 @@ from social.api.schemas import (
 from social.errors import PlaceNotVisible
 from social.feed import PINNABLE_KINDS
 from social.interactions import PostCounts, post_counts
-from social.models import Member, Place, Post, utcnow
+from social.models import Alarm, Member, Place, Post, utcnow
 from social.post_kinds import PROMOTION_LABEL, PostKind
 from social.posts import (
     Draft,
@@ -104,7 +104,8 @@ def _public_data(post: Post) -> dict[str, Any]:
 
 
 def post_public(post: Post, place: Place, language: str, *, author: str | None,
-                counts: PostCounts, now: datetime) -> PostPublic:
+                counts: PostCounts, now: datetime, alarm_state: str | None = None
+                ) -> PostPublic:
     """One post as ``language``'s reader sees it."""
     title, body = localize_content(post.content, language)
     return PostPublic(
@@ -124,6 +125,7 @@ def post_public(post: Post, place: Place, language: str, *, author: str | None,
         counts=PostCountsPublic(comments=counts.comments, reactions=dict(counts.reactions),
                                 attending=counts.attending, votes=counts.votes),
         my_reactions=list(counts.mine), vouched_by=counts.vouched_by,
+        alarm_state=alarm_state,  # type: ignore[arg-type]  # CHECK constraint
     )
 
 
@@ -137,10 +139,16 @@ def posts_public(session: Session, member: Member, entries: Sequence[tuple[Post,
     authors: dict[int, str] = {member_id: name for member_id, name in session.execute(
         select(Member.id, Member.display_name).where(Member.id.in_(author_ids)))
     } if author_ids else {}
+    alarm_ids = sorted({post.alarm_id for post in posts if post.alarm_id is not None})
+    alarm_states: dict[int, str] = {alarm_id: state for alarm_id, state in session.execute(
+        select(Alarm.id, Alarm.state).where(Alarm.id.in_(alarm_ids)))
+    } if alarm_ids else {}
     return [
         post_public(post, place, member.language,
                     author=authors.get(post.author_id) if post.author_id is not None else None,
-                    counts=counts[post.id], now=now)
+                    counts=counts[post.id], now=now,
+                    alarm_state=(alarm_states.get(post.alarm_id)
+                                 if post.alarm_id is not None else None))
         for post, place in entries
     ]
 

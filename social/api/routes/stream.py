@@ -1,13 +1,13 @@
 """``GET /api/stream``: the caller's live events, as Server-Sent Events.
 
-Authentication takes the usual bearer header, or ``?access_token=`` because the
-browser's ``EventSource`` cannot set headers. The query form has a cost: the token
-then sits in URLs, which servers and proxies may log, browsers keep in their
-history and a careless page could leak in a ``Referer``. Palier's own server keeps
-no access log and this response says ``Referrer-Policy: no-referrer``; clients that
-can set headers (native apps, a fetch-based EventSource) should, and tokens expire
-anyway (12 h by default). The token is checked again every minute: an expired or
-revoked one ends the stream with a ``stream.closed`` event.
+Authentication takes the usual bearer header, the web pages' session cookie, or
+``?access_token=`` because the browser's ``EventSource`` cannot set headers. The
+query form has a cost: the token then sits in URLs, which servers and proxies may
+log, browsers keep in their history and a careless page could leak in a ``Referer``.
+Palier's own server keeps no access log and this response says ``Referrer-Policy:
+no-referrer``; clients that can set headers (native apps, a fetch-based EventSource)
+should, and tokens expire anyway (12 h by default). The token is checked again every
+minute: an expired or revoked one ends the stream with a ``stream.closed`` event.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from social.api.deps import TOKEN_URL, DatabaseDep
 from social.api.schemas import ErrorPublic
 from social.events import EventHub, install_event_hub
 from social.stream import StreamSettings, member_stream, viewer_for_token
+from social.web.session import session_token
 
 router = APIRouter(prefix="/api", tags=["stream"])
 
@@ -73,7 +74,7 @@ async def stream(
         alias="last_event_id", description="as the Last-Event-ID header")] = None,
 ) -> StreamingResponse:
     """What the caller may see, the moment it happens."""
-    token = header_token or access_token
+    token = header_token or access_token or session_token(request)
     if not token:
         raise _unauthorized(
             f"not authenticated: send 'Authorization: Bearer <token>' or ?access_token= "
