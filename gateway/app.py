@@ -212,7 +212,8 @@ class Gateway:
                                       speed=s.simulator_speed)
 
             async with asyncio.TaskGroup() as group:
-                intake_task = group.create_task(intake.run(processor.submit), name="mqtt-intake")
+                intake_task = group.create_task(intake.run(processor.submit, offer=processor.offer),
+                                                name="mqtt-intake")
                 processor_task = group.create_task(processor.run(), name="processor")
                 outbox_task = group.create_task(outbox.run(), name="outbox")
                 # Once per installation, not once per worker: the leader runs them.

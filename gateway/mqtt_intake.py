@@ -4,6 +4,13 @@ gmqtt is asyncio-native and speaks MQTT 5; with ``optimistic_acknowledgement``
 off it sends PUBACK only when ``on_message`` returns, which is what makes
 "acknowledged once stored" possible. Reconnection is ours (jittered backoff, a
 fresh client per attempt); gmqtt's own fixed-delay reconnect is disabled.
+
+The fast path (``run(..., offer=...)``): gmqtt would await a task per message and
+write each PUBACK on its own. Instead each QoS 1 message is handed to ``offer``
+as it is parsed, with an acknowledger for its connection; once the processor has
+stored the batch, the acknowledger writes all its PUBACKs, in order, at once. A
+PUBACK for a connection that has since closed is dropped: the broker sends those
+messages again to the next session.
 """
 
 from __future__ import annotations
@@ -13,8 +20,9 @@ import contextlib
 import logging
 import socket
 import ssl
+import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from gmqtt import Client
 from gmqtt.mqtt.constants import MQTTv50, MQTTv311, SubAckReasonCode
@@ -28,6 +36,31 @@ log = logging.getLogger(__name__)
 
 #: How long the broker keeps our session (and queues QoS 1 messages) while we are away.
 SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
+#: PUBACK with a success reason: the same 4 bytes in MQTT 3.1.1 and 5 (MQTT 5 §3.4.2.1).
+_PUBACK = struct.Struct("!BBH").pack
+_PUBACK_TYPE = 0x40
+
+#: Takes one message and what acknowledges it; False when it cannot be taken (shutdown).
+Offer = Callable[[RawMessage, "Callable[[list[int]], None]"], bool]
+
+
+class Acknowledger:
+    """Sends the PUBACKs of one connection's messages, a batch in one write."""
+
+    __slots__ = ("_connection", "sent")
+
+    def __init__(self, connection: object) -> None:
+        self._connection = connection
+        self.sent = 0
+
+    def __call__(self, mids: list[int]) -> None:
+        connection = self._connection
+        if connection is None or connection.is_closing():  # type: ignore[attr-defined]
+            log.debug("%d acknowledgements dropped: their connection is closed", len(mids))
+            return
+        connection.send_package(b"".join([_PUBACK(_PUBACK_TYPE, 2, mid)  # type: ignore[attr-defined]
+                                          for mid in mids]))
+        self.sent += len(mids)
 
 
 class GmqttIntake:
@@ -66,7 +99,8 @@ class GmqttIntake:
             return False
         return ssl.create_default_context(cafile=self._ca_file)
 
-    def _make_client(self, handler: MessageHandler, lost: asyncio.Event) -> Client:
+    def _make_client(self, handler: MessageHandler, lost: asyncio.Event,
+                     offer: Offer | None = None) -> Client:
         client = Client(
             self.client_id,
             clean_session=False,
@@ -75,7 +109,10 @@ class GmqttIntake:
             receive_maximum=self._receive_maximum,
         )
         client.set_config({"reconnect_retries": 0, "reconnect_delay": 3600})
-        _pass_packet_ids(client)
+        if offer is None:
+            _pass_packet_ids(client)
+        else:
+            _offer_directly(client, offer)
         if self.url.username:
             client.set_auth_credentials(self.url.username, self.url.password)
 
@@ -107,10 +144,12 @@ class GmqttIntake:
         client.on_disconnect = on_disconnect
         return client
 
-    async def run(self, handler: MessageHandler) -> None:
+    async def run(self, handler: MessageHandler, offer: Offer | None = None) -> None:
+        """Deliver messages until stopped: QoS 1 ones through ``offer`` when given (acked in
+        batches), the others (and all of them without ``offer``) by awaiting ``handler``."""
         while not self._stop.is_set():
             lost = asyncio.Event()
-            client = self._make_client(handler, lost)
+            client = self._make_client(handler, lost, offer)
             self._client = client
             try:
                 try:
@@ -186,6 +225,23 @@ def _pass_packet_ids(client: Client) -> None:
         original(mid, packet, print_topic, properties)
 
     handler._handle_qos_1_publish_packet = with_mid
+
+
+def _offer_directly(client: Client, offer: Offer) -> None:
+    """QoS 1 messages go to ``offer`` as gmqtt parses them: no task, no future, and no
+    PUBACK from gmqtt — the acknowledger sends them once the batch is stored."""
+    handler = client._package_handler
+    current: list[Acknowledger] = []
+    now = time.time
+
+    def taken(mid: int, packet: bytes, print_topic: str, properties: dict) -> None:
+        connection = client._connection
+        if not current or current[0]._connection is not connection:
+            current[:] = [Acknowledger(connection)]
+        offer(RawMessage(print_topic, packet, 1, bool(properties["retain"]), now(),
+                         bool(properties["dup"]), mid), current[0])
+
+    handler._handle_qos_1_publish_packet = taken
 
 
 async def _first(*aws: object) -> None:

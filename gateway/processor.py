@@ -1,8 +1,20 @@
 """Runs the pipeline in batches and stores its effects before any message is acknowledged.
 
-Every message handler awaits the future of its batch; the future resolves once
-the batch's actions are committed, and only then does the intake send PUBACK.
-Rule timers run in the same serial order, so alarms never race each other.
+Two tasks, so that processing and storing overlap:
+
+* ``_batches`` takes whatever the intake delivered — at once, no fixed wait — up to
+  ``max_batch`` messages, runs the pipeline over them and queues the result (actions,
+  the rules' changed states, readings) for storing; then it takes the next batch
+  while the database thread commits the previous one;
+* ``_commits`` stores the queued results one transaction at a time, in order — all
+  the results waiting when it starts, so a slow commit makes the next one bigger, not
+  later — and only then acknowledges their messages, in the order they arrived.
+
+A message is acknowledged (QoS 1 PUBACK) only once everything it caused is committed.
+The intake hands messages over with :meth:`Processor.offer` and an acknowledger that
+sends a whole batch's PUBACKs in one write; :meth:`Processor.submit` is the
+one-message form that returns once its message is stored. Rule timers queue their
+actions the same way, so alarms never race each other.
 """
 
 from __future__ import annotations
@@ -10,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from devices.records import Reading
@@ -22,6 +36,11 @@ from gateway.retry import StoreRetry, describe, is_transient
 from rules.actions import Action, StateChange
 
 log = logging.getLogger(__name__)
+
+#: Sends the PUBACKs of these packet ids, in this order, on the connection they came from.
+Acknowledge = Callable[[list[int]], None]
+#: What a message waits on: an intake's acknowledger, a future (``submit``), or nothing.
+Token = Acknowledge | asyncio.Future[None] | None
 
 
 class ActionSink(Protocol):
@@ -38,6 +57,26 @@ class ReadingSink(Protocol):
     def write_batch(self, readings: Sequence[Reading]) -> object:
         """Store readings durably; idempotent (a retried batch must not count twice)."""
         ...
+
+
+@dataclass(slots=True)
+class _Work:
+    """A processed batch (or a timer round) waiting to be stored, then acknowledged."""
+
+    actions: list[Action]
+    changes: list[StateChange]
+    readings: list[Reading]
+    #: the messages the pipeline processed (redeliveries of stored ones left out)
+    messages: list[RawMessage]
+    #: every message taken, with what waits on it, in arrival order
+    delivered: list[tuple[RawMessage, Token]] = field(default_factory=list)
+
+    def absorb(self, other: _Work) -> None:
+        self.actions += other.actions
+        self.changes += other.changes  # the last change per (rule, subject) wins
+        self.readings += other.readings
+        self.messages += other.messages
+        self.delivered += other.delivered
 
 
 class Processor:
@@ -63,52 +102,112 @@ class Processor:
         self._retry = StoreRetry("storing a batch", self._backoff)
         #: ``deliveries.store`` is one of ``telemetry``; it is written last (see _commit)
         self._deliveries = deliveries
-        #: batches and timers commit one at a time, in order, also while retrying
-        self._commit_lock = asyncio.Lock()
-        self._queue: asyncio.Queue[tuple[RawMessage, asyncio.Future[None]]] = asyncio.Queue()
+        self._pending: deque[tuple[RawMessage, Token]] = deque()
+        self._arrived = asyncio.Event()
+        self._work: deque[_Work] = deque()
+        self._queued = asyncio.Event()
         self._closed = False
         self._stopping = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self.batches = 0
+        self.commits = 0
         self.store_failures = 0
 
-    async def submit(self, message: RawMessage) -> None:
-        """Called by the intake for each message; returns once its effects are stored."""
+    # -- intake ---------------------------------------------------------------------------
+
+    def offer(self, message: RawMessage, acknowledge: Token = None) -> bool:
+        """Take a message from the intake; ``acknowledge([mid, ...])`` is called once it is
+        stored (with the other messages of its batch). False when shutting down: the
+        message is left unacknowledged, and the broker delivers it to the next session."""
         if self._closed:
+            return False
+        self._pending.append((message, acknowledge))
+        if not self._arrived.is_set():
+            self._arrived.set()
+            self._idle.clear()
+        return True
+
+    async def submit(self, message: RawMessage) -> None:
+        """One message at a time: returns once its effects are stored."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if not self.offer(message, future):
             # Shutting down: never acknowledge, the broker redelivers to our next session.
             await asyncio.Event().wait()
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((message, future))
         await future
 
-    async def _store(self, actions: list[Action], messages: Sequence[RawMessage] = ()) -> bool:
-        """Commit ``actions``, the rules' new state and the readings, retrying with backoff
-        (gateway.retry) while the database is away.
+    # -- processing -----------------------------------------------------------------------
+
+    def _queue(self, actions: list[Action], messages: list[RawMessage],
+               delivered: list[tuple[RawMessage, Token]]) -> None:
+        """Queue a result for storing, with the rules' states and readings as they are now."""
+        self._work.append(_Work(actions, self.pipeline.engine.take_state_changes(),
+                                self.pipeline.take_readings(), messages, delivered))
+        self._queued.set()
+        self._idle.clear()
+
+    async def _batches(self) -> None:
+        pending = self._pending
+        while True:
+            if not pending:
+                self._arrived.clear()
+                await self._arrived.wait()
+                continue
+            count = min(len(pending), self._max_batch)
+            delivered = [pending.popleft() for _ in range(count)]
+            messages = [m for m, _ in delivered]
+            if self._deliveries is not None:
+                messages = [m for m in messages if not self._deliveries.is_repeat(m)]
+            actions = self.pipeline.process(messages)
+            self._queue(actions, messages, delivered)
+            # Let the intake read what has arrived meanwhile, and the commits go on.
+            await asyncio.sleep(0)
+
+    # -- storing --------------------------------------------------------------------------
+
+    async def _commits(self) -> None:
+        work = self._work
+        while True:
+            if not work:
+                self._queued.clear()
+                await self._queued.wait()
+                continue
+            taken = work.popleft()
+            rounds = 1
+            while work:
+                taken.absorb(work.popleft())
+                rounds += 1
+            stored = await self._store(taken)
+            self.batches += rounds
+            self._settle(taken.delivered, stored)
+            if not work and not self._pending:
+                self._idle.set()
+
+    async def _store(self, work: _Work) -> bool:
+        """Commit a result, retrying with backoff (gateway.retry) while the database is away.
 
         False if we stopped before it worked (the messages then stay unacknowledged).
         """
-        async with self._commit_lock:
-            changes = self.pipeline.engine.take_state_changes()
-            readings = self.pipeline.take_readings()
-            if (not actions and not changes and not (readings and self._telemetry)
-                    and not (messages and self._deliveries)):
+        messages = work.messages
+        if not (work.actions or work.changes or (work.readings and self._telemetry)
+                or (messages and self._deliveries)):
+            return True
+        done: set[object] = set()
+        while True:
+            try:
+                await asyncio.to_thread(self._commit, work.readings, work.actions,
+                                        work.changes, messages, done)
+                self._retry.succeeded()
+                self.commits += 1
+                if self._deliveries is not None:
+                    self._deliveries.remember(messages)
                 return True
-            done: set[object] = set()
-            while True:
-                try:
-                    await asyncio.to_thread(self._commit, readings, actions, changes, messages,
-                                            done)
-                    self._retry.succeeded()
-                    if self._deliveries is not None:
-                        self._deliveries.remember(messages)
-                    return True
-                except Exception as exc:
-                    self.store_failures += 1
-                    delay = self._retry.failed(exc, len(messages))
-                    if self._stopping.is_set():
-                        return False
-                    await asyncio.sleep(delay)
+            except Exception as exc:
+                self.store_failures += 1
+                delay = self._retry.failed(exc, len(work.delivered))
+                if self._stopping.is_set():
+                    return False
+                await asyncio.sleep(delay)
 
     def _commit(self, readings: list[Reading], actions: list[Action],
                 changes: list[StateChange], messages: Sequence[RawMessage] = (),
@@ -134,27 +233,34 @@ class Processor:
                 store.write_batch(readings)
             done.add(id(store))
 
-    async def _batches(self) -> None:
-        while True:
-            first = await self._queue.get()
-            self._idle.clear()
-            batch = [first]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            messages = [m for m, _ in batch]
-            if self._deliveries is not None:
-                messages = [m for m in messages if not self._deliveries.is_repeat(m)]
-            actions = self.pipeline.process(messages)
-            stored = await self._store(actions, messages)
-            self.batches += 1
-            for _, future in batch:
-                if not future.done():
+    def _settle(self, delivered: list[tuple[RawMessage, Token]], stored: bool) -> None:
+        """Acknowledge stored messages in arrival order, one write per connection run."""
+        run: list[int] = []
+        current: Token = None
+        for message, token in delivered:
+            if token is None:
+                continue
+            if isinstance(token, asyncio.Future):
+                if current is not None and run:
+                    current(run)  # type: ignore[operator]
+                    run = []
+                if not token.done():
                     if stored:
-                        future.set_result(None)
+                        token.set_result(None)
                     else:
-                        future.cancel()
-            if self._queue.empty():
-                self._idle.set()
+                        token.cancel()
+                continue
+            if not stored or message.mid is None:
+                continue
+            if token is not current:
+                if current is not None and run:
+                    current(run)  # type: ignore[operator]
+                run, current = [], token
+            run.append(message.mid)
+        if current is not None and run:
+            current(run)  # type: ignore[operator]
+
+    # -- timers ---------------------------------------------------------------------------
 
     async def _ticks(self) -> None:
         while True:
@@ -162,7 +268,7 @@ class Processor:
             now = self._clock()
             actions = self.pipeline.check_heartbeats(now)
             actions += self.pipeline.engine.tick(now)
-            await self._store(actions)
+            self._queue(actions, [], [])
             try:
                 await asyncio.to_thread(self._sink.escalate_due)
             except Exception as exc:
@@ -175,6 +281,7 @@ class Processor:
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
             group.create_task(self._batches(), name="pipeline-batches")
+            group.create_task(self._commits(), name="pipeline-commits")
             group.create_task(self._ticks(), name="rule-timers")
 
     async def drain(self, grace: float = 10.0) -> None:
@@ -183,5 +290,6 @@ class Processor:
         try:
             await asyncio.wait_for(self._idle.wait(), grace)
         except TimeoutError:
-            log.warning("shutdown: %d messages left unacknowledged", self._queue.qsize())
+            log.warning("shutdown: %d messages left unacknowledged",
+                        len(self._pending) + sum(len(w.delivered) for w in self._work))
         self._stopping.set()

@@ -117,13 +117,21 @@ def _claim_dict(claim: Claim) -> dict[str, Any]:
 
 
 def _topics(runtime: Runtime, snapshots: Sequence[TopicSnapshot],
-            foreign: frozenset[tuple[str, str]]) -> list[dict[str, Any]]:
-    """The rows of the answer; decoding the last payloads runs in a worker thread."""
+            foreign: frozenset[tuple[str, str]], staff: Staff) -> list[dict[str, Any]]:
+    """The rows of the answer; decoding the last payloads runs in a worker thread.
+
+    A topic whose last message is a device's of a building the caller does not install
+    is left out: its claim (a refused value, say) would show that building's data.
+    """
     pipeline = runtime.pipeline
     routes, registry = pipeline.routes, pipeline.registry
     rows = []
     for snap in snapshots:
         claim = classify(snap.topic, snap.payload, routes, registry)
+        if claim.device is not None:
+            device = registry.get(claim.device)
+            if device is None or not staff.covers(runtime.installation, device.place_id):
+                continue
         if claim.outcome == "unclaimed" and (claim.bridge, claim.source) in foreign:
             claim = Claim("foreign", bridge=claim.bridge, source=claim.source,
                           reason="a device of a building another gateway worker owns")
@@ -160,7 +168,7 @@ async def live_traffic(
         snapshots.sort(key=lambda s: s.topic)
     matching = len(snapshots)
     foreign: frozenset[tuple[str, str]] = getattr(runtime, "foreign", frozenset())
-    rows = await asyncio.to_thread(_topics, runtime, snapshots[:limit], foreign)
+    rows = await asyncio.to_thread(_topics, runtime, snapshots[:limit], foreign, _staff)
     return {
         "at": now,
         "window_seconds": WINDOW_SECONDS,

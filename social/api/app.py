@@ -7,6 +7,7 @@ the :class:`~social.db.Database` it owns, and owns its lifecycle too (no lifespa
 from __future__ import annotations
 
 import logging
+from typing import Any
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -93,8 +94,46 @@ def create_app(database: Database, *, token_ttl: timedelta = DEFAULT_TOKEN_TTL) 
     ):
         app.include_router(module.router)
     _install_error_handlers(app)
+    _declare_validation_errors(app)
     install_web(app)
     return app
+
+
+#: What a 422 answer is (``_validation_error``, ``_invalid_post_data``).
+INVALID_REQUEST_SCHEMA: dict[str, Any] = {
+    "title": "InvalidRequest",
+    "type": "object",
+    "required": ["detail", "errors"],
+    "properties": {
+        "detail": {"type": "string", "description": "every error, on one line"},
+        "errors": {"type": "array", "items": {
+            "type": "object",
+            "required": ["loc", "msg", "type"],
+            "properties": {
+                "loc": {"type": "array", "items": {"anyOf": [{"type": "string"},
+                                                             {"type": "integer"}]}},
+                "msg": {"type": "string"},
+                "type": {"type": "string"},
+            },
+        }},
+    },
+}
+
+
+def _declare_validation_errors(app: FastAPI) -> None:
+    """Say in the OpenAPI schema what a 422 really is: our ``{"detail", "errors"}``,
+    not FastAPI's default ``{"detail": [...]}`` (clients and the schema fuzzer read it)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        fresh = app.openapi_schema is None
+        schema = generate()
+        schemas = schema.get("components", {}).get("schemas", {})
+        if fresh and "HTTPValidationError" in schemas:
+            schemas["HTTPValidationError"] = INVALID_REQUEST_SCHEMA
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -35,16 +35,12 @@ def _capitalised(labels: Mapping[str, Mapping[str, str]], prefix: str) -> dict[s
 COMMON: Strings = {
     # layout
     "site.name": {"fr": "Palier", "en": "Palier"},
-    "site.tagline": {"fr": "Le réseau des voisins de l'immeuble",
-                     "en": "Your building's neighbours"},
     "layout.skip": {"fr": "Aller au contenu", "en": "Skip to content"},
     "layout.nav": {"fr": "Navigation principale", "en": "Main navigation"},
     "layout.language": {"fr": "Langue", "en": "Language"},
     "layout.language.fr": {"fr": "Français", "en": "French"},
     "layout.language.en": {"fr": "Anglais", "en": "English"},
     "layout.logout": {"fr": "Se déconnecter", "en": "Log out"},
-    "layout.signed_in_as": {"fr": "Connecté·e : {name}", "en": "Signed in: {name}"},
-    "layout.live.connecting": {"fr": "Connexion…", "en": "Connecting…"},
     "layout.footer": {"fr": "Palier — gratuit, sans publicité.",
                       "en": "Palier — free, no advertising."},
     # login

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import jinja2
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 from sqlalchemy import select
@@ -179,7 +179,7 @@ def check_form(request: Request, csrf_token: str | None) -> None:
     """A page's own form post must echo its CSRF token; an error page otherwise."""
     try:
         check_form_csrf(request, csrf_token, session_token(request))
-    except Exception as exc:
+    except HTTPException as exc:
         raise PageError(403, "error.csrf") from exc
 
 

@@ -125,19 +125,21 @@ def test_live_traffic_counts_each_topic_and_says_who_claims_it(
 ) -> None:
     url = api(gateway)
     wet = '{"water_leak": true, "battery": 100}'
-    publish(mosquitto.port, [("zigbee2mqtt/leak_cave_tilleuls", wet)] * 3 + [
+    publish(mosquitto.port, [("zigbee2mqtt/leak_cave_b", wet)] * 3 + [
+        ("zigbee2mqtt/leak_cave_tilleuls", wet),  # another building's: not this installer's
         ("zigbee2mqtt/new_sensor", '{"temperature": 19}'),
         ("zigbee2mqtt/temp_hall_a", "{not json"),
         ("zigbee2mqtt/bridge/state", '{"state": "online"}'),
     ])
     with ApiUser(url, "installateur") as installer:
-        body = eventually(lambda: (b := installer.get("/api/admin/traffic"))["messages"] >= 6
+        body = eventually(lambda: (b := installer.get("/api/admin/traffic"))["messages"] >= 7
                           and b)
         topics = {row["topic"]: row for row in body["topics"]}
-        leak = topics["zigbee2mqtt/leak_cave_tilleuls"]
+        assert "zigbee2mqtt/leak_cave_tilleuls" not in topics, "Les Tilleuls is not theirs"
+        leak = topics["zigbee2mqtt/leak_cave_b"]
         assert (leak["total"], leak["last_minute"], leak["last_size"]) == (3, 3, len(wet))
         assert leak["claim"] == {"outcome": "device", "bridge": "z2m",
-                                 "device": "leak-tilleuls-cave", "source": "leak_cave_tilleuls",
+                                 "device": "leak-lilas-b-cave", "source": "leak_cave_b",
                                  "reason": None}
         assert topics["zigbee2mqtt/new_sensor"]["claim"]["outcome"] == "unclaimed"
         bad = topics["zigbee2mqtt/temp_hall_a"]["claim"]
@@ -146,8 +148,8 @@ def test_live_traffic_counts_each_topic_and_says_who_claims_it(
         assert (body["window_seconds"], body["capacity"], body["forgotten"]) == (60, 2000, 0)
 
         busiest = installer.get("/api/admin/traffic", order="rate", limit=1)
-        assert [t["topic"] for t in busiest["topics"]] == ["zigbee2mqtt/leak_cave_tilleuls"]
-        assert busiest["matching"] == busiest["kept"] == len(body["topics"])
+        assert [t["topic"] for t in busiest["topics"]] == ["zigbee2mqtt/leak_cave_b"]
+        assert busiest["matching"] == busiest["kept"] == len(body["topics"]) + 1
         only = installer.get("/api/admin/traffic", contains="sensor", order="topic")
         assert [t["topic"] for t in only["topics"]] == ["zigbee2mqtt/new_sensor"]
 
