@@ -133,3 +133,38 @@ def test_seed_members_sets_and_unsets_on_call(db: Database) -> None:
     assert seed(True) == [("lilas", True, True)]
     assert seed(False) == [("lilas", False, True)]  # the same membership, no longer on call
     assert MembershipSpec(place="lilas", role="manager").on_call is False
+
+
+def test_reseeding_checks_each_password_once_and_keeps_the_members_language(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    with db.session() as session:
+        seed_members(session, [spec("secret", ("lilas", "manager"))])
+        session.commit()
+    with db.session() as session:
+        member = session.scalar(select(Member).where(Member.username == "gardienne"))
+        assert member is not None
+        member.language = "en"  # the member's own choice, made on the pages
+        session.commit()
+
+    import social.accounts as accounts
+
+    checks: list[str] = []
+    real_verify = accounts.verify_password
+
+    def counting_verify(password_hash: str, password: str) -> bool:
+        checks.append(password)
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(accounts, "verify_password", counting_verify)
+    for _ in range(3):  # reloads: the file did not change
+        with db.session() as session:
+            seed_members(session, [spec("secret", ("lilas", "manager"))])
+            session.commit()
+    assert checks == []
+    with db.session() as session:
+        member = session.scalar(select(Member).where(Member.username == "gardienne"))
+        assert member is not None and member.language == "en"
+        # A changed password in the file is still applied.
+        seed_members(session, [spec("changed", ("lilas", "manager"))])
+        session.commit()
+        assert authenticate(session, "gardienne", "changed") is not None
