@@ -161,7 +161,8 @@ class Gateway:
             routes = build_routes(inst)
             pipeline = Pipeline(routes.routes, registry, engine)
             store_telemetry = TelemetryStore.open(
-                s.telemetry_url, s.var_dir, retention=Retention(raw=s.telemetry_raw_retention))
+                s.telemetry_url, s.var_dir, retention=Retention(raw=s.telemetry_raw_retention),
+                journal=True)  # SQLite: a batch is appended, filed in bulk every second
             await asyncio.to_thread(store_telemetry.start)
             stack.callback(store_telemetry.close)
             telemetry: list[ReadingSink] = [store_telemetry]

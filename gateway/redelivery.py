@@ -52,7 +52,7 @@ class DeliveryLog:
 
     def __init__(self, store: TelemetryStore, client_id: str) -> None:
         self.store = store
-        self._engine: Engine = store.engine
+        self._engine: Engine = store.ack_engine  # where write_batch commits
         self.client_id = client_id
         self._committed: dict[int, str] = {}
         self.repeats = 0

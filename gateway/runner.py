@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import signal
 import sys
@@ -16,12 +17,23 @@ from gateway.config.errors import ConfigError
 from gateway.config.installation import Installation
 from gateway.config.loader import load_installation
 from gateway.partition import Partition, PartitionError
+from gateway.secrets import secret
 from gateway.settings import Settings, parse_listen
 
 log = logging.getLogger("palier")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = REPO_ROOT / "config" / "demo"
+
+
+def _broker(url: str | None) -> BrokerUrl | None:
+    """The broker URL; its password from ``PALIER_BROKER_PASSWORD(_FILE)`` when set there,
+    so that it is in no URL, no shell history and no YAML (gateway.secrets)."""
+    if not url:
+        return None
+    broker = BrokerUrl.parse(url)
+    password = secret("PALIER_BROKER_PASSWORD")
+    return dataclasses.replace(broker, password=password) if password is not None else broker
 
 
 def _settings(args: argparse.Namespace, demo: bool) -> Settings:
@@ -39,8 +51,8 @@ def _settings(args: argparse.Namespace, demo: bool) -> Settings:
     relay = getattr(args, "relay_events", None)
     return Settings(
         config_dir=config_dir,
-        broker=BrokerUrl.parse(args.broker) if args.broker else None,
-        database_url=args.database,
+        broker=_broker(args.broker),
+        database_url=args.database or secret("PALIER_DATABASE_URL"),
         listen=parse_listen(args.listen),
         var_dir=Path("var") / ("demo" if demo else ""),
         simulate=demo or getattr(args, "simulate", False),

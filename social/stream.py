@@ -204,7 +204,8 @@ class Viewer:
             if audience.residents_only and audience.target not in self.resident_places:
                 return False
         elif (audience.residents_only or audience.target not in self.managed_parts
-              ):
+              or not is_managed_post(audience.post_kind, audience.post_author,
+                                     self.member_id)):
             return False
         # A blocked author's post is gone for the member, and its comments with it.
         return (_author(event) not in self.blocked

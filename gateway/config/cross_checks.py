@@ -876,6 +876,13 @@ class CrossChecks:
                     where = f" (template line {exc.lineno})" if "\n" in text.strip() else ""
                     self.issues.append(doc.issue(text_loc, f"template error: {exc.message}{where}"))
                     continue
+                unsafe = _private_names(self.jinja.parse(text))
+                if unsafe:
+                    names = ", ".join(f"'{n}'" for n in unsafe)
+                    self.issues.append(doc.issue(text_loc, (
+                        f"template error: {names} not allowed: templates run in a sandbox "
+                        "that hides names starting with '_'")))
+                    continue
                 if rel in _SHOWN_ON_THE_POST:
                     self._reveal(doc, loc, text_loc, text)
 
@@ -963,6 +970,23 @@ def _device_events(doc: YamlDocument, kind: str | None) -> dict[str, frozenset[s
                 else frozenset()
             events[event] = events.get(event, frozenset()) | keys
     return dict(events)
+
+
+def _private_names(template: nodes.Template) -> list[str]:
+    """Names starting with ``_`` that a template reaches for (``''.__class__``,
+    ``x['__globals__']``, ``x|attr('_y')``): the sandbox refuses them when rendering, which
+    would show the raw template in a feed; refuse them at validation instead."""
+    found: list[str] = []
+    for node in template.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
+        if isinstance(node, nodes.Getattr):
+            names = [node.attr]
+        elif isinstance(node, nodes.Getitem):
+            names = [node.arg.value] if isinstance(node.arg, nodes.Const) else []
+        else:
+            names = [a.value for a in node.args if isinstance(a, nodes.Const)] \
+                if node.name == "attr" else []
+        found += [n for n in names if isinstance(n, str) and n.startswith("_")]
+    return list(dict.fromkeys(reversed(found)))  # innermost (first written) first
 
 
 def _device_details(template: nodes.Template) -> list[str]:

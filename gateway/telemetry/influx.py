@@ -67,6 +67,7 @@ from influxdb_client.rest import ApiException
 
 from devices.records import Device, Reading
 from gateway.backoff import Backoff
+from gateway.secrets import secret
 from gateway.telemetry.disk_buffer import Batch, DiskBuffer
 from gateway.telemetry.errors import TelemetryError
 from social.site import PlaceNode
@@ -125,10 +126,12 @@ class InfluxStats(TypedDict):
 
 
 def token_from_env(environ: Mapping[str, str] = os.environ) -> str:
-    """The InfluxDB token; a ``TelemetryError`` naming the variable if it is unset."""
-    token = environ.get(TOKEN_ENV, "")
+    """The InfluxDB token (``$PALIER_INFLUX_TOKEN``, or the file ``$PALIER_INFLUX_TOKEN_FILE``
+    names); a ``TelemetryError`` naming the variables if neither is set."""
+    token = secret(TOKEN_ENV, environ)
     if not token:
-        raise TelemetryError(f"the InfluxDB sink needs a token in ${TOKEN_ENV}")
+        raise TelemetryError(f"the InfluxDB sink needs a token in ${TOKEN_ENV} "
+                             f"(or a file named by ${TOKEN_ENV}_FILE)")
     return token
 
 

@@ -4,7 +4,8 @@ Deleting a week of readings in one statement would hold SQLite's write lock for
 as long as it takes, and ingest would wait behind it. The store deletes in
 bounded chunks instead, each in its own short transaction with a pause between
 them, so a waiting writer always gets in: see :meth:`TelemetryStore.prune`.
-:class:`TelemetryMaintenance` runs that in a worker thread every few minutes.
+:class:`TelemetryMaintenance` runs that in a worker thread every few minutes, and,
+for a store in journal mode, files the journal every second (gateway.telemetry.journal).
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ class PruneReport:
 
 
 class TelemetryMaintenance:
-    """Prunes the store every ``interval`` seconds, off the event loop.
+    """Prunes the store every ``interval`` seconds, off the event loop; in journal mode,
+    also compacts it every ``compact_every`` seconds.
 
     A failed pass is logged and tried again at the next interval: losing a prune
     only delays a deletion, whereas letting it end the gateway's task group would
@@ -69,14 +71,18 @@ class TelemetryMaintenance:
     current chunk (a thread cannot be cancelled mid-statement).
     """
 
-    def __init__(self, store: TelemetryStore, interval: float = 300.0) -> None:
-        if interval <= 0:
-            raise ValueError(f"the maintenance interval must be positive, got {interval!r}")
+    def __init__(self, store: TelemetryStore, interval: float = 300.0,
+                 compact_every: float = 1.0) -> None:
+        if interval <= 0 or compact_every <= 0:
+            raise ValueError("the maintenance interval must be positive, got "
+                             f"{min(interval, compact_every)!r}")
         self._store = store
         self._interval = interval
+        self._compact_every = compact_every
         self._stop = threading.Event()
         self.last_report: PruneReport | None = None
         self.failures = 0
+        self.compaction_failures = 0
 
     async def run_once(self) -> PruneReport:
         report = await asyncio.to_thread(self._store.prune, should_stop=self._stop.is_set)
@@ -89,15 +95,35 @@ class TelemetryMaintenance:
 
     async def run(self) -> None:
         try:
-            while True:
-                started = time.monotonic()
-                try:
-                    await self.run_once()
-                except Exception:
-                    self.failures += 1
-                    log.exception("telemetry retention failed; trying again in %gs",
-                                  self._interval)
-                await asyncio.sleep(max(0.0, self._interval - (time.monotonic() - started)))
+            if getattr(self._store, "journaled", False):
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self._prunes(), name="telemetry-retention")
+                    group.create_task(self._compactions(), name="telemetry-compaction")
+            else:
+                await self._prunes()
         except asyncio.CancelledError:
             self._stop.set()
             raise
+
+    async def _compactions(self) -> None:
+        """File the journal regularly; a failure is logged and tried again (nothing is lost:
+        the rows wait in the journal)."""
+        while True:
+            await asyncio.sleep(self._compact_every)
+            try:
+                while (await asyncio.to_thread(self._store.compact)).top is not None:
+                    pass
+            except Exception:
+                self.compaction_failures += 1
+                log.exception("telemetry: filing the journal failed; trying again in %gs",
+                              self._compact_every)
+
+    async def _prunes(self) -> None:
+        while True:
+            started = time.monotonic()
+            try:
+                await self.run_once()
+            except Exception:
+                self.failures += 1
+                log.exception("telemetry retention failed; trying again in %gs", self._interval)
+            await asyncio.sleep(max(0.0, self._interval - (time.monotonic() - started)))

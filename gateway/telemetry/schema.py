@@ -91,6 +91,22 @@ last_values = Table(
     Column("value", Text, nullable=False),
 )
 
+#: The journal's own tables live in a file of their own (see TelemetryStore, ``journal``).
+journal_metadata = MetaData()
+
+#: Readings stored (and so acknowledged) but not yet filed into ``readings``, the roll-ups
+#: and ``last_values``: appended in arrival order, moved there in bulk by ``compact``.
+readings_journal = Table(
+    "readings_journal", journal_metadata,
+    Column("seq", Integer, primary_key=True),
+    Column("device_id", DEVICE_ID, nullable=False),
+    Column("point", POINT, nullable=False),
+    Column("ts", Float(precision=53), nullable=False),
+    Column("value", Float(precision=53)),  # numbers, true/false as 1/0
+    Column("text", Text),  # text points
+    sqlite_autoincrement=True,  # a sequence number is never reused, even once compacted
+)
+
 #: What a building's managers chose to show every member of the building.
 building_shares = Table(
     "building_shares", metadata,

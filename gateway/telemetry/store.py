@@ -17,6 +17,12 @@ their turn for the lock (up to the busy timeout) instead of failing when a
 deferred transaction would need to upgrade — while reads start a plain ``BEGIN``
 and never block a writer. ``synchronous`` stays at SQLite's default (FULL): a
 batch the processor acknowledged to the broker must survive a power cut.
+
+The gateway opens its SQLite store in *journal mode* (``journal=True``): a batch is
+only appended to a journal file beside the store, and filed into the tables above
+in bulk every second or so — see gateway.telemetry.journal for why and how that
+keeps every guarantee. Readers compact first, so they never see the difference.
+PostgreSQL always writes a batch straight into its tables.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from devices.records import Reading
+from gateway.telemetry import journal as journaling
 from gateway.telemetry.errors import StoreError
 from gateway.telemetry.retention import PruneReport, Retention
 from gateway.telemetry.rollup import (
@@ -65,6 +72,7 @@ from gateway.telemetry.rollup import (
 from gateway.telemetry.schema import (
     building_shares,
     create_schema,
+    journal_metadata,
     last_values,
     readings,
     rollup_1h,
@@ -80,6 +88,8 @@ URL_ENV = "PALIER_TELEMETRY_URL"
 PRUNE_CHUNK = 5000
 _BUSY_TIMEOUT_MS = 10_000
 ROLLUPS: tuple[tuple[Table, int], ...] = ((rollup_1m, MINUTE), (rollup_1h, HOUR))
+#: Journal rows filed per compaction transaction at most.
+COMPACT_CHUNK = 200_000
 
 
 def default_telemetry_url(var_dir: Path) -> str:
@@ -95,6 +105,9 @@ class WriteStats:
     batches: int = 0
     stored: int = 0
     duplicates: int = 0
+    #: journal mode: rows appended, and compactions run
+    journaled: int = 0
+    compactions: int = 0
     too_old: int = 0
     not_finite: int = 0
 
@@ -117,7 +130,9 @@ class TelemetryStore:
 
     Call :meth:`start` (or use it as a context manager) before anything else: it
     creates the tables. Every method is blocking and thread-safe; the gateway calls
-    them through ``asyncio.to_thread``.
+    them through ``asyncio.to_thread``. ``journal=True`` asks for journal mode (SQLite
+    files only; elsewhere it is ignored): the gateway then calls :meth:`compact`
+    regularly (gateway.telemetry.retention.TelemetryMaintenance does).
     """
 
     def __init__(
@@ -127,18 +142,30 @@ class TelemetryStore:
         retention: Retention | None = None,
         clock: Callable[[], float] = time.time,
         echo: bool = False,
+        journal: bool = False,
     ) -> None:
         self.url = make_url(url)
         self.retention = retention or Retention()
         self._clock = clock
         self.stats = WriteStats()
         self._stats_lock = threading.Lock()
+        #: one compaction (or prune) at a time in this process
+        self._filing = threading.Lock()
         options: dict[str, Any] = {}
         if self.url.get_backend_name() == "postgresql":
             options["pool_pre_ping"] = True
+        where = self.url.database if self.url.get_backend_name() == "sqlite" else None
+        self._journal_file = (journaling.journal_path(Path(where))
+                              if journal and where and where != ":memory:" else None)
+        if self._journal_file is not None:
+            options["connect_args"] = {"uri": True}  # to attach the journal read-only
         self.engine: Engine = create_engine(self.url, echo=echo, **options)
+        self._journal: Engine | None = None
         if self.dialect == "sqlite":
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, self._journal_file)
+        if self._journal_file is not None:
+            self._journal = create_engine(f"sqlite:///{self._journal_file}", echo=echo)
+            _configure_sqlite(self._journal)
         self._writer = writer_for(self.engine, [table for table, _ in ROLLUPS])
 
     @classmethod
@@ -149,6 +176,17 @@ class TelemetryStore:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def journaled(self) -> bool:
+        """True in journal mode: batches are appended, then filed by :meth:`compact`."""
+        return self._journal is not None
+
+    @property
+    def ack_engine(self) -> Engine:
+        """The database a batch is committed to before it is acknowledged (the journal's
+        in journal mode): ``write_batch(also=...)`` runs there."""
+        return self._journal if self._journal is not None else self.engine
 
     def now(self) -> float:
         """The store's clock: what "too old" and "finished" are measured against."""
@@ -165,6 +203,9 @@ class TelemetryStore:
     def start(self) -> None:
         """Create the tables if missing; idempotent, safe for workers starting together."""
         try:
+            if self._journal is not None:
+                with self._write(self._journal) as connection:
+                    journal_metadata.create_all(connection, checkfirst=True)
             with self._write() as connection:
                 create_schema(connection)
         except RuntimeError as exc:
@@ -172,6 +213,15 @@ class TelemetryStore:
         log.info("telemetry store at %s", self._where())
 
     def close(self) -> None:
+        """File what the journal still holds (best effort: it stays for the next start)."""
+        if self._journal is not None:
+            try:
+                while self.compact().top is not None:
+                    pass
+            except StoreError as exc:
+                log.warning("telemetry: the journal could not be filed at close (%s); "
+                            "it will be at the next start", exc)
+            self._journal.dispose()
         self.engine.dispose()
 
     def __enter__(self) -> TelemetryStore:
@@ -182,10 +232,10 @@ class TelemetryStore:
         self.close()
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self, engine: Engine | None = None) -> Iterator[Connection]:
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite); SQLAlchemy errors translated."""
         try:
-            with self.engine.connect() as connection:
+            with (engine or self.engine).connect() as connection:
                 connection.execution_options(palier_write=True)
                 with connection.begin():
                     yield connection
@@ -194,9 +244,9 @@ class TelemetryStore:
                              f"{getattr(exc, 'orig', None) or exc}") from exc
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
+    def _read(self, engine: Engine | None = None) -> Iterator[Connection]:
         try:
-            with self.engine.connect() as connection, connection.begin():
+            with (engine or self.engine).connect() as connection, connection.begin():
                 yield connection
         except SQLAlchemyError as exc:
             raise StoreError(f"telemetry database {self._where()}: "
@@ -244,6 +294,8 @@ class TelemetryStore:
                 self.stats.not_finite += not_finite
         if not series and not texts and also is None:
             return 0
+        if self._journal is not None:
+            return self._append(series, texts, also)
         # Sorted keys: two workers upserting the same buckets lock them in the same
         # order, so PostgreSQL never sees a deadlock between them.
         raw_rows = [(d, p, ts, v) for (d, p, ts), v in sorted(series.items())]
@@ -266,6 +318,55 @@ class TelemetryStore:
             self.stats.duplicates += len(series) - len(inserted)
         return stored
 
+    def _append(self, series: dict[tuple[str, str, float], float],
+                texts: dict[tuple[str, str], tuple[float, str]],
+                also: Callable[[Connection], None] | None) -> int:
+        """Journal mode: the batch appended to the journal, in one transaction; the number
+        of readings appended (which were new is known when they are filed)."""
+        rows: list[journaling.JournalRow] = [(d, p, ts, v, None)
+                                             for (d, p, ts), v in series.items()]
+        rows += [(d, p, ts, None, v) for (d, p), (ts, v) in texts.items()]
+        with self._write(self._journal) as connection:
+            journaling.append(connection, rows)
+            if also is not None:
+                also(connection)
+        with self._stats_lock:
+            self.stats.batches += 1
+            self.stats.journaled += len(rows)
+        return len(rows)
+
+    def compact(self, limit: int = COMPACT_CHUNK) -> journaling.Compaction:
+        """File up to ``limit`` journal rows into the tables (one transaction), then forget
+        them; what was filed. Nothing to do outside journal mode, or on an empty journal."""
+        if self._journal is None:
+            return journaling.Compaction(None)
+        with self._filing:
+            with self._write() as connection:
+                done = journaling.compact(connection, limit,
+                                          [(table.name, width) for table, width in ROLLUPS])
+            if done.top is None:
+                return done
+            with self._write(self._journal) as connection:
+                journaling.forget(connection, done.top)
+        with self._stats_lock:
+            self.stats.compactions += 1
+            self.stats.stored += done.inserted + done.texts
+            self.stats.duplicates += done.duplicates
+        return done
+
+    def journal_pending(self) -> bool:
+        """Whether readings wait in the journal (always False outside journal mode)."""
+        if self._journal is None:
+            return False
+        with self._read(self._journal) as connection:
+            return bool(journaling.pending(connection))
+
+    def _settle(self) -> None:
+        """Before a read: file what the journal holds, so the read sees every reading."""
+        while self.journal_pending():
+            if self.compact().top is None:
+                break
+
     # -- reading ------------------------------------------------------------------
 
     def history(self, device_id: str, point: str, start: float, end: float,
@@ -278,6 +379,7 @@ class TelemetryStore:
         makes no sense. Buckets without readings are absent, not zero.
         """
         chosen = plan(start, end, every, now=self._clock(), retention=self.retention)
+        self._settle()
         with self._read() as connection:
             rows = connection.execute(self._history_query(device_id, point, chosen)).all()
         points = [Point(ts=int(b) * chosen.every, min=mn, max=mx, mean=total / count,
@@ -320,6 +422,7 @@ class TelemetryStore:
 
     def last_value(self, device_id: str, point: str) -> tuple[float, str] | None:
         """The last text value of a text point and its time, if one was ever written."""
+        self._settle()
         with self._read() as connection:
             row = connection.execute(
                 select(last_values.c.ts, last_values.c.value).where(
@@ -330,6 +433,7 @@ class TelemetryStore:
     def hours(self, device_id: str, point: str, start: float, end: float) -> list[HourRow]:
         """The 1-hour roll-up of ``point`` for the buckets starting in ``[start, end)``."""
         t = rollup_1h
+        self._settle()
         with self._read() as connection:
             rows = connection.execute(
                 select(t.c.bucket, t.c.min, t.c.max, t.c.sum, t.c.count, t.c.last, t.c.last_ts)
@@ -342,6 +446,7 @@ class TelemetryStore:
     def hour_before(self, device_id: str, point: str, before: float) -> HourRow | None:
         """The latest 1-hour bucket starting before ``before``: a counter's baseline."""
         t = rollup_1h
+        self._settle()
         with self._read() as connection:
             row = connection.execute(
                 select(t.c.bucket, t.c.min, t.c.max, t.c.sum, t.c.count, t.c.last, t.c.last_ts)
@@ -419,7 +524,7 @@ def _rollup_rows(buckets: dict[tuple[str, str, int], Aggregate]) -> list[tuple[A
             for (d, p, b), a in sorted(buckets.items())]
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, journal: Path | None = None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
@@ -428,6 +533,12 @@ def _configure_sqlite(engine: Engine) -> None:
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA temp_store=MEMORY")  # compaction's scratch table
+            if journal is not None:
+                # Read-only: a write transaction here never locks the journal, so
+                # appends (the acknowledgement path) never wait for a compaction.
+                cursor.execute(f"ATTACH DATABASE ? AS {journaling.SCHEMA}",
+                               (journaling.attach_uri(journal),))
         finally:
             cursor.close()
 

@@ -7,14 +7,15 @@ the :class:`~social.db.Database` it owns, and owns its lifecycle too (no lifespa
 from __future__ import annotations
 
 import logging
-from typing import Any
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from social.accounts import DEFAULT_TOKEN_TTL
@@ -168,6 +169,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotAllowed, _coded(status.HTTP_403_FORBIDDEN))
     app.add_exception_handler(PostConflict, _coded(status.HTTP_409_CONFLICT))
     app.add_exception_handler(InvalidPostData, _invalid_post_data)  # type: ignore[arg-type]
+    # A number no database column can hold (an id of 2**70): no such thing, said clearly.
+    app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(DataError, _out_of_range)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -236,6 +240,24 @@ async def _too_many(
 ) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_429_TOO_MANY_REQUESTS,
                         headers={"Retry-After": str(exc.retry_after)})
+
+
+#: The largest integer SQLite and PostgreSQL (BIGINT) store.
+_LARGEST = 2**63 - 1
+
+
+async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+    """A driver refusing a value (SQLite: int too large; PostgreSQL: numeric out of range).
+
+    Anything else the database calls bad data is a bug of ours: a 500, logged."""
+    cause = getattr(exc, "orig", exc)
+    text = str(cause)
+    if not (isinstance(exc, OverflowError) or "out of range" in text):
+        return await _unexpected(request, exc)
+    msg = f"a number is out of range (ids and counts are at most {_LARGEST})"
+    return JSONResponse({"detail": f"invalid request: {msg}",
+                         "errors": [{"loc": ["request"], "msg": msg, "type": "out_of_range"}]},
+                        status_code=422)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

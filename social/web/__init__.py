@@ -83,9 +83,9 @@ STATIC = HERE / "static"
 
 def page_modules() -> tuple[ModuleType, ...]:
     """Every module that brings pages; add yours here (see the module docstring)."""
-    from social.web import auth, installer, resident
+    from social.web import auth, display, installer, manager, resident
 
-    return (auth, resident, installer)
+    return (auth, resident, installer, manager, display)
 
 
 

@@ -115,9 +115,12 @@ STRINGS = {
     "installer.js.reload.ok": {
         "fr": "Configuration rechargée : {bridges} ponts, {devices} appareils, {rules} règles.",
         "en": "Configuration reloaded: {bridges} bridges, {devices} devices, {rules} rules."},
-    "installer.js.reload.refused": {
-        "fr": "Rechargement refusé : {count} erreur(s). La configuration en service reste.",
-        "en": "Reload refused: {count} error(s). The running configuration stays."},
+    "installer.js.reload.refused.one": {
+        "fr": "Rechargement refusé : 1 erreur. La configuration en service reste.",
+        "en": "Reload refused: 1 error. The running configuration stays."},
+    "installer.js.reload.refused.many": {
+        "fr": "Rechargement refusé : {count} erreurs. La configuration en service reste.",
+        "en": "Reload refused: {count} errors. The running configuration stays."},
     "installer.js.last.ok": {"fr": "réussi le {at} ({trigger})",
                              "en": "succeeded {at} ({trigger})"},
     "installer.js.last.refused": {"fr": "refusé le {at} ({trigger})",

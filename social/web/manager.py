@@ -16,7 +16,6 @@ nobody what another building has.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Annotated, Any, get_args
 
@@ -359,8 +358,6 @@ assert set(_KIND_LABELS) >= set(KINDS), set(KINDS) - set(_KIND_LABELS)
 assert set(_POINT_LABELS) >= _known_names(), _known_names() - set(_POINT_LABELS)
 assert set(_SEVERITY_LABELS) == set(SEVERITIES)
 
-_NUMBER = re.compile(r"\d+")
-
 STRINGS: dict[str, dict[str, str]] = {
     "manager.nav.alarms": {"fr": "Alarmes", "en": "Alarms"},
     "manager.nav.devices": {"fr": "Appareils", "en": "Devices"},
@@ -476,15 +473,18 @@ STRINGS: dict[str, dict[str, str]] = {
     "manager.js.state.acknowledged": {"fr": "Prise en charge", "en": "Being handled"},
     "manager.js.state.cleared": {"fr": "Terminée", "en": "Over"},
     # the board's script
-    "manager.js.alarms.count": {"fr": "{count} alarme(s)", "en": "{count} alarm(s)"},
+    "manager.js.alarms.count.one": {"fr": "{count} alarme", "en": "{count} alarm"},
+    "manager.js.alarms.count.other": {"fr": "{count} alarmes", "en": "{count} alarms"},
     "manager.js.alarms.none": {"fr": "Aucune alarme ne correspond à ces filtres.",
                                "en": "No alarm matches these filters."},
     "manager.js.alarms.place": {"fr": "Lieu", "en": "Place"},
     "manager.js.alarms.device": {"fr": "Appareil", "en": "Device"},
     "manager.js.alarms.raised": {"fr": "Déclenchée", "en": "Raised"},
     "manager.js.alarms.still": {"fr": "Toujours d'actualité", "en": "Still happening"},
-    "manager.js.alarms.still.count": {
-        "fr": "{count} habitant(s) l'ont signalé", "en": "{count} resident(s) said so"},
+    "manager.js.alarms.still.count.one": {
+        "fr": "{count} habitant l'a signalé", "en": "{count} resident said so"},
+    "manager.js.alarms.still.count.other": {
+        "fr": "{count} habitants l'ont signalé", "en": "{count} residents said so"},
     "manager.js.alarms.still.last": {"fr": "dernier signalement {time}",
                                      "en": "last said {time}"},
     "manager.js.alarms.acknowledged": {"fr": "Prise en charge", "en": "Taken charge of"},
@@ -505,10 +505,10 @@ STRINGS: dict[str, dict[str, str]] = {
                                   "en": "Alarm \"{title}\": {state}"},
     # the device pages' scripts
     "manager.js.devices.summary": {
-        "fr": "{devices} appareil(s) : {online} joignable(s), {offline} injoignable(s), "
-              "{unknown} sans nouvelles, {battery_low} batterie(s) faible(s)",
-        "en": "{devices} device(s): {online} online, {offline} offline, {unknown} unknown, "
-              "{battery_low} low battery"},
+        "fr": "Appareils : {devices} · joignables : {online} · injoignables : {offline} · "
+              "sans nouvelles : {unknown} · batterie faible : {battery_low}",
+        "en": "Devices: {devices} · online: {online} · offline: {offline} · "
+              "unknown: {unknown} · battery low: {battery_low}"},
     "manager.js.devices.none": {"fr": "Aucun appareil ici.", "en": "No device here."},
     "manager.js.devices.building": {"fr": "Parties communes de l'immeuble",
                                     "en": "The building's common parts"},
@@ -531,10 +531,10 @@ STRINGS: dict[str, dict[str, str]] = {
                                "en": "No reading over this period."},
     "manager.js.chart.title": {"fr": "{point} — {range}", "en": "{point} — {range}"},
     "manager.js.chart.desc": {
-        "fr": "{count} valeur(s) du {from} au {to} ; minimum {min}, maximum {max}, "
-              "dernière {last}.",
-        "en": "{count} value(s) from {from} to {to}; minimum {min}, maximum {max}, "
-              "last {last}."},
+        "fr": "{values} du {from} au {to} ; minimum {min}, maximum {max}, dernière {last}.",
+        "en": "{values} from {from} to {to}; minimum {min}, maximum {max}, last {last}."},
+    "manager.js.chart.values.one": {"fr": "{count} valeur", "en": "{count} value"},
+    "manager.js.chart.values.other": {"fr": "{count} valeurs", "en": "{count} values"},
     "manager.js.chart.table": {"fr": "Les valeurs en tableau", "en": "The values as a table"},
     "manager.js.chart.time": {"fr": "Heure", "en": "Time"},
     "manager.js.chart.mean": {"fr": "Moyenne", "en": "Mean"},
@@ -545,7 +545,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "manager.js.chart.true": {"fr": "oui", "en": "yes"},
     "manager.js.chart.false": {"fr": "non", "en": "no"},
     "manager.js.chart.share_true": {"fr": "{percent} % du temps", "en": "{percent}% of the time"},
-    "manager.js.chart.every": {"fr": "Un point toutes les {every}.", "en": "One point every {every}."},
+    "manager.js.chart.every": {"fr": "Un point toutes les {every}.",
+                               "en": "One point every {every}."},
     **_section("manager.js.kind.", _KIND_LABELS),
     **_section("manager.js.point.", _POINT_LABELS),
     # the notices' script
@@ -602,7 +603,8 @@ STRINGS: dict[str, dict[str, str]] = {
                                  "en": "Address starting with {hint}…"},
     "manager.js.displays.status.active": {"fr": "Actif", "en": "Active"},
     "manager.js.displays.status.revoked": {"fr": "Révoqué", "en": "Revoked"},
-    "manager.js.displays.made": {"fr": "Créé le {date} par {name}", "en": "Made on {date} by {name}"},
+    "manager.js.displays.made": {"fr": "Créé le {date} par {name}",
+                                 "en": "Made on {date} by {name}"},
     "manager.js.displays.last_used": {"fr": "Dernière lecture {date}", "en": "Last read {date}"},
     "manager.js.displays.never_used": {"fr": "Jamais ouvert", "en": "Never opened"},
     "manager.js.displays.revoke": {"fr": "Révoquer", "en": "Revoke"},

@@ -30,7 +30,7 @@ from tests.integration.harness import INSTALLATION, GatewayThread, eventually, p
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = 12
+EXAMPLES = 20
 ROLES = ("amelie", "syndic")  # a resident, a building manager
 SKIPPED = {
     "DELETE /api/me": "deletes the fuzzing account itself (covered by tests/social)",

@@ -40,11 +40,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, Phase, given, note, settings
+from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from sqlalchemy import text, update
 from sqlalchemy.orm import Session
@@ -71,23 +71,23 @@ from social.places import sync_places
 from social.post_kinds import example_data, initial_data, validate_data
 from social.posts import create_post
 from social.site import PlaceNode
-from tests.social.posting import bearer
+from tests.social.conftest import World
+from tests.social.posting import bearer, created, publish
 
 pytestmark = pytest.mark.timeout(240)
 
 #: Fixed so that CI never flickers; bounded so that each backend stays well under a
 #: minute (every example resets the database and makes a few hundred requests).
 PROPERTY = settings(
-    max_examples=18,
+    max_examples=15,
     deadline=None,
     derandomize=True,
     database=None,
-    phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 #: The live stream costs one open connection per member and a wait for each: fewer
 #: examples, each still checking every member against every new post and alarm.
-STREAM_PROPERTY = settings(PROPERTY, max_examples=10)
+STREAM_PROPERTY = settings(PROPERTY, max_examples=12)
 
 RESIDENTS = ("resident", "owner", "tenant")
 MANAGERS = ("manager", "syndic", "landlord")
@@ -312,25 +312,22 @@ class Written:
     members: list[int] = field(default_factory=list)
     posts: list[int] = field(default_factory=list)
     comments: list[int] = field(default_factory=list)
-    #: Each incident's alarm id, and the posts (index → kind, place, id) its rule wrote.
+    #: Each incident's (alarm id, building), and the posts its rule wrote, with their ids.
     alarms: list[tuple[int, str]] = field(default_factory=list)
     rule_posts: list[Writing] = field(default_factory=list)
     rule_post_ids: list[int] = field(default_factory=list)
-    #: Notifications each member must get: (member index, title).
     reports: list[int] = field(default_factory=list)
+    #: Post index → appeal id.
     appeals: dict[int, int] = field(default_factory=dict)
 
 
 def reset(database: Database) -> None:
     """An empty database for the next example, schema and migrations kept."""
-    tables = list(reversed(Base.metadata.sorted_tables))
+    # DELETE, not TRUNCATE: on a few rows it is much faster on PostgreSQL (no new files
+    # per table), and on SQLite it keeps the search index in step through its triggers.
     with database.engine.begin() as conn:
-        if database.dialect == "postgresql":
-            names = ", ".join(f'"{table.name}"' for table in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(table.delete())
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
 
 
 def write(database: Database, scenario: Scenario, now: datetime) -> Written:
@@ -648,27 +645,22 @@ class Oracle:
 
 
 class Reader:
-    """One member's HTTP calls, counting them (the report says how many were made)."""
-
-    calls: ClassVar[Counter[str]] = Counter()
+    """One member's HTTP calls."""
 
     def __init__(self, client: TestClient, headers: dict[str, str]) -> None:
         self.client, self.headers = client, headers
 
-    def get(self, path: str, template: str | None = None, **params: Any) -> Any:
-        Reader.calls[template or path] += 1
+    def get(self, path: str, **params: Any) -> Any:
         response = self.client.get(path, params=params, headers=self.headers)
         assert response.status_code < 500, response.text
         return response
 
-    def pages(self, path: str, *, key: str = "id", template: str | None = None,
-              **params: Any) -> list[Any]:
+    def pages(self, path: str, *, key: str = "id", **params: Any) -> list[Any]:
         """Every item of a paginated list, following ``next_cursor``."""
         found: list[Any] = []
         cursor = None
         for _ in range(200):
-            response = self.get(path, template, **params,
-                                **({"cursor": cursor} if cursor else {}))
+            response = self.get(path, **params, **({"cursor": cursor} if cursor else {}))
             assert response.status_code == 200, (path, response.text)
             body = response.json()
             found += [item[key] if key else item for item in body["items"]]
@@ -690,14 +682,14 @@ def check_member(reader: Reader, oracle: Oracle, m: int, who: str) -> None:
     assert ids(reader.pages("/api/feed", limit=3)) == feed, who
 
     for place in sorted({*s.probes, s.people[m].ties[0].place}):
-        response = reader.get("/api/feed", "/api/feed?place", place=place, limit=100)
+        response = reader.get("/api/feed", place=place, limit=100)
         if place in oracle.circles(m) | oracle.managed_parts(m):
             assert response.status_code == 200, (who, place, response.text)
             got = {item["id"] for item in response.json()["items"]}
             assert got == {p for p in feed if oracle.by_id[p].place == place}, (who, place)
         else:
             assert response.status_code == 404, (who, place, response.text)
-        response = reader.get("/api/members", "/api/members?place", place=place, limit=100)
+        response = reader.get("/api/members", place=place, limit=100)
         if place in oracle.circles(m):
             assert response.status_code == 200, (who, place, response.text)
             got = {item["id"] for item in response.json()["items"]}
@@ -706,7 +698,7 @@ def check_member(reader: Reader, oracle: Oracle, m: int, who: str) -> None:
         else:
             assert response.status_code == 404, (who, place, response.text)
     kinds = sorted({p.kind for p in oracle.posts[:2]})
-    got = ids(reader.pages("/api/feed", template="/api/feed?kind", kind=kinds, limit=100))
+    got = ids(reader.pages("/api/feed", kind=kinds, limit=100))
     assert got == {p for p in feed if oracle.by_id[p].kind in kinds}, (who, kinds)
 
     for post in oracle.posts:
@@ -720,7 +712,7 @@ def check_member(reader: Reader, oracle: Oracle, m: int, who: str) -> None:
     members = oracle.members(m)
     assert ids(reader.pages("/api/members", limit=100)) == {out.members[x] for x in members}
     for x, member_id in enumerate(out.members):
-        status = reader.get(f"/api/members/{member_id}", "/api/members/{id}").status_code
+        status = reader.get(f"/api/members/{member_id}").status_code
         assert status == (200 if x in members else 404), (who, x)
 
     response = reader.get("/api/alarms", state="all")
@@ -730,7 +722,7 @@ def check_member(reader: Reader, oracle: Oracle, m: int, who: str) -> None:
     else:
         assert response.status_code == 403, (who, response.text)
     for alarm, _building in out.alarms:
-        status = reader.get(f"/api/alarms/{alarm}/explain", "/api/alarms/{id}/explain")
+        status = reader.get(f"/api/alarms/{alarm}/explain")
         assert status.status_code == (200 if alarm in oracle.alarms(m) else 404), who
 
     notes = reader.get("/api/notifications", limit=200).json()["items"]
@@ -770,10 +762,9 @@ def check_member(reader: Reader, oracle: Oracle, m: int, who: str) -> None:
 def _check_post(reader: Reader, oracle: Oracle, m: int, post: PostView, who: str) -> None:
     readable = oracle.reads(m, post)
     where = (who, post)
-    response = reader.get(f"/api/posts/{post.id}", "/api/posts/{id}")
+    response = reader.get(f"/api/posts/{post.id}")
     assert response.status_code == (200 if readable else 404), (*where, response.text)
-    response = reader.get(f"/api/posts/{post.id}/comments", "/api/posts/{id}/comments",
-                          limit=100)
+    response = reader.get(f"/api/posts/{post.id}/comments", limit=100)
     assert response.status_code == (200 if readable else 404), (*where, response.text)
     if readable:
         got = ids([c["id"] for c in response.json()["items"]])
@@ -781,7 +772,7 @@ def _check_post(reader: Reader, oracle: Oracle, m: int, post: PostView, who: str
     sub = {"notice": "receipts", "event": "rsvp", "poll": "results",
            "help_request": "offers"}.get(post.kind)
     if sub is not None:
-        response = reader.get(f"/api/posts/{post.id}/{sub}", f"/api/posts/{{id}}/{sub}")
+        response = reader.get(f"/api/posts/{post.id}/{sub}")
         # Not found, else not the member's to ask (receipts are the managers'), else
         # a hidden post (read by its author only) takes no RSVP, vote or receipt.
         if not readable:
@@ -797,12 +788,10 @@ def _check_post(reader: Reader, oracle: Oracle, m: int, post: PostView, who: str
             got = ids([o["helper"]["id"] for o in response.json()["items"]])
             assert got == {oracle.out.members[h] for h in oracle.offers(m, post)}, where
     if post.hidden or post.author == m:
-        response = reader.get(f"/api/posts/{post.id}/moderation",
-                              "/api/posts/{id}/moderation")
+        response = reader.get(f"/api/posts/{post.id}/moderation")
         assert response.status_code == (200 if post.author == m else 404), where
     if post.residents_only and oracle.managed(m) and not oracle.in_scope(m, post):
         # Managers do not moderate the residents-only space: not even "already hidden".
-        Reader.calls["POST /api/moderation/posts/{id}/hide"] += 1
         response = reader.client.post(f"/api/moderation/posts/{post.id}/hide",
                                       json={"reason": "test"}, headers=reader.headers)
         assert response.status_code == 404, (*where, response.text)
@@ -833,9 +822,43 @@ def test_no_read_endpoint_shows_anything_outside_the_rule(
             check_member(reader, oracle, m, _describe(oracle, m))
 
     check()
-    import sys
-    print(f"\nSTATS {sum(Reader.calls.values())} calls, {len(Reader.calls)} endpoints:",
-          dict(Reader.calls), file=sys.stderr)
+
+
+# -- the managers' reach, example by example ---------------------------------------------
+
+
+def test_a_manager_reads_back_the_notice_they_pinned_at_an_entrance(
+    database: Database, world: World, client: TestClient
+) -> None:
+    syndic, alice = bearer(database, world.manager), bearer(database, world.resident)
+    notice = created(publish(client, syndic, "lilas/b", "notice", title="Coupure d'eau"))
+    a_only = created(publish(client, syndic, "lilas/a", "notice", title="Entrée A"))
+    assert client.get(f"/api/posts/{notice}", headers=syndic).status_code == 200
+    assert client.get(f"/api/posts/{notice}/receipts", headers=syndic).status_code == 200
+    entrance = client.get("/api/feed", params={"place": "lilas/b"}, headers=syndic)
+    assert [item["id"] for item in entrance.json()["items"]] == [notice]
+    assert client.get(f"/api/posts/{notice}", headers=alice).status_code == 200
+    assert client.get(f"/api/posts/{a_only}", headers=alice).status_code == 404
+    # A resident's message at the same entrance stays among its residents.
+    message = created(publish(client, alice, "lilas/b", "message", title="Perceuse ?"))
+    assert client.get(f"/api/posts/{message}", headers=syndic).status_code == 404
+
+
+def test_a_manager_learns_nothing_of_a_flats_private_notice(
+    database: Database, world: World, client: TestClient
+) -> None:
+    """Regression: receipts were the managers' "by right", read or not, so a syndic got
+    200 and the household's read count for a notice scoped to a flat of the building."""
+    with database.session() as session:
+        private = create_post(session, "lilas/b/3/31", {"fr": {"title": "Colis", "body": ""}},
+                              kind="notice")
+        session.commit()
+    syndic, alice = bearer(database, world.manager), bearer(database, world.resident)
+    for path in (f"/api/posts/{private.id}", f"/api/posts/{private.id}/receipts",
+                 f"/api/posts/{private.id}/comments"):
+        assert client.get(path, headers=syndic).status_code == 404, path
+    assert client.get(f"/api/posts/{private.id}", headers=alice).status_code == 200
+    assert client.get(f"/api/posts/{private.id}/receipts", headers=alice).status_code == 403
 
 
 # -- the live stream ---------------------------------------------------------------------
@@ -874,16 +897,26 @@ class Listener:
 
 def _stream_writes(database: Database, scenario: Scenario, out: Written,
                    now: datetime) -> tuple[list[PostView], list[tuple[int, int]]]:
-    """Posts and comments written while everyone listens; returns what the oracle needs."""
+    """Posts and comments written while everyone listens; returns what the oracle needs.
+
+    Besides the drawn posts, one of each telling sort at every place of the site: a
+    member's message, the same restricted to residents (inside a building), an
+    official notice, a rules-engine alert — so that every member meets every place.
+    """
+    writings = [w for w in scenario.posts if not w.hidden]  # hidden at birth: never told
+    for place, kind in sorted(scenario.site.kinds.items()):
+        writings += [Writing(place, "message", 0, False, False),
+                     Writing(place, "notice", None, False, False),
+                     Writing(place, "alert", None, False, False)]
+        if kind in BUILDING_SPACE:
+            writings.append(Writing(place, "message", 0, True, False))
     fresh: list[PostView] = []
     with database.session() as session:
-        for i, writing in enumerate(scenario.posts):
-            if writing.hidden:
-                continue  # a post hidden at birth is never announced
-            post_id = _post(session, out, writing, now + timedelta(seconds=i))
+        for i, writing in enumerate(writings):
+            post_id = _post(session, out, writing, now + timedelta(milliseconds=i))
             fresh.append(PostView(post_id, writing.place, writing.kind, writing.author,
-                               writing.residents_only, False))
-            session.commit()
+                                  writing.residents_only, False))
+        session.commit()
         commented = []
         for post in fresh[:2]:
             comment = Comment(post_id=post.id, author_id=None, body=f"{WORD} live",
@@ -932,10 +965,6 @@ def test_the_stream_carries_each_new_post_to_exactly_its_readers(
             oracle = Oracle(quiet, out)
             rule_posts = [PostView(pid, w.place, w.kind, None, False, False)
                           for pid, w in zip(out.rule_post_ids, out.rule_posts, strict=True)]
-            import sys
-            interesting = [(m, p) for m in range(len(listeners)) for p in fresh
-                           if p.place in oracle.managed_parts(m) and p.place not in oracle.circles(m)]
-            print("INTERESTING", len(fresh), interesting, file=sys.stderr)
             for m, listener in enumerate(listeners):
                 events = listener.until_marker()
                 who = _describe(oracle, m)

@@ -53,6 +53,7 @@ function render(config) {
   const none = $("config-no-warnings");
   none.textContent = t("installer.js.warnings.none");
   none.hidden = config.warnings.length > 0;
+  $("config-warnings-intro").hidden = config.warnings.length === 0;
 
   const failure = config.last_failure;
   const section = $("failure");
@@ -114,7 +115,7 @@ button.addEventListener("click", async () => {
     const config = await refresh();
     if (refused) {
       const count = config?.last_failure?.errors.length ?? refused.errors.length;
-      showResult("error", t("installer.js.reload.refused", { count }));
+      showResult("error", t(`installer.js.reload.refused.${count === 1 ? "one" : "many"}`, { count }));
     } else if (config) {
       showResult("ok", t("installer.js.reload.ok", {
         bridges: config.counts.bridges, devices: config.counts.devices, rules: config.counts.rules,

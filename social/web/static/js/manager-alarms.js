@@ -8,7 +8,7 @@
 import { post, get } from "./api.js";
 import { live } from "./live.js";
 import { announce, el, formatDateTime, hideError, showError, t } from "./dom.js";
-import { fact, formatTime, severityBadge, stateBadge } from "./manager-common.js";
+import { fact, formatTime, plural, severityBadge, stateBadge } from "./manager-common.js";
 
 const filters = document.getElementById("alarm-filters");
 const list = document.getElementById("alarm-list");
@@ -34,7 +34,7 @@ function matches(alarm, wanted) {
 // -- one alarm ------------------------------------------------------------------------
 
 function stillHappening(alarm) {
-  const parts = [t("manager.js.alarms.still.count", { count: alarm.still_happening })];
+  const parts = [plural("manager.js.alarms.still.count", alarm.still_happening)];
   if (alarm.still_happening_last_at) {
     parts.push(t("manager.js.alarms.still.last", { time: formatTime(alarm.still_happening_last_at) }));
   }
@@ -155,7 +155,7 @@ function show(alarms) {
     const there = list.children[index];
     if (there !== card.item) list.insertBefore(card.item, there || null);
   });
-  count.textContent = t("manager.js.alarms.count", { count: shown.length });
+  count.textContent = plural("manager.js.alarms.count", shown.length);
   empty.hidden = shown.length > 0;
 }
 

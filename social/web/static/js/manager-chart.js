@@ -1,8 +1,9 @@
 // A point's history as an inline SVG chart, and the same values as a table.
 //
-// chart(history, {label, range})  an <svg role="img"> (title and description inside) for
-//                                  the answer of GET /api/devices/{id}/points/{p}/history,
-//                                  or null when it holds no value
+// chart(history, {label, range, width})  an <svg role="img"> (title and description
+//                                  inside) for the answer of GET /api/devices/{id}/points/
+//                                  {p}/history, or null when it holds no value; drawn at
+//                                  `width` pixels so its text keeps its size on a phone
 // describe(history)                the sentence the chart's description and caption say
 // valuesTable(history, label)      a <table> of every bucket (time, mean, min, max, count)
 //
@@ -12,12 +13,10 @@
 // manager.css (classes chart__*).
 
 import { el, lang, t } from "./dom.js";
-import { formatNumber } from "./manager-common.js";
+import { formatNumber, plural } from "./manager-common.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-const WIDTH = 640;
-const HEIGHT = 240;
-const MARGIN = { top: 14, right: 18, bottom: 34, left: 58 };
+const MARGIN = { top: 14, right: 14, bottom: 34, left: 52 };
 // Dots are drawn up to this many buckets; past it the line says enough.
 const MAX_DOTS = 400;
 
@@ -44,10 +43,14 @@ export function formatValue(history, value) {
   return history.unit ? `${text} ${history.unit}` : text;
 }
 
-function timeFormat(seconds) {
-  if (seconds > 2 * 86_400) return new Intl.DateTimeFormat(lang, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+// The axis' times: the hour over a few hours, the day too over a day or two, the date past.
+function axisFormat(seconds) {
+  if (seconds > 2 * 86_400) return new Intl.DateTimeFormat(lang, { day: "numeric", month: "short" });
+  if (seconds > 12 * 3600) return new Intl.DateTimeFormat(lang, { weekday: "short", hour: "2-digit", minute: "2-digit" });
   return new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit" });
 }
+
+const moment = new Intl.DateTimeFormat(lang, { dateStyle: "short", timeStyle: "short" });
 
 function formatEvery(seconds) {
   const [unit, size] = seconds % 86_400 === 0 ? ["day", 86_400]
@@ -87,22 +90,23 @@ function ticks(history, [low, high]) {
 
 export function describe(history) {
   const values = history.points;
-  const format = timeFormat(history.to - history.from);
   const flag = isFlag(history);
   return t("manager.js.chart.desc", {
-    count: values.length,
-    from: format.format(new Date(history.from * 1000)),
-    to: format.format(new Date(history.to * 1000)),
+    values: plural("manager.js.chart.values", values.length),
+    from: moment.format(new Date(history.from * 1000)),
+    to: moment.format(new Date(history.to * 1000)),
     min: formatValue(history, Math.min(...values.map((p) => (flag ? p.last : p.min)))),
     max: formatValue(history, Math.max(...values.map((p) => (flag ? p.last : p.max)))),
     last: formatValue(history, values[values.length - 1].last),
   }) + " " + t("manager.js.chart.every", { every: formatEvery(history.every_seconds) });
 }
 
-export function chart(history, { label, range }) {
+export function chart(history, { label, range, width = 640 }) {
   const points = history.points;
   if (!points.length) return null;
   const id = `chart-${++serial}`;
+  const WIDTH = Math.max(260, Math.round(width));
+  const HEIGHT = Math.round(Math.min(300, Math.max(180, WIDTH * 0.4)));
   const [low, high] = domain(history);
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
   const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
@@ -124,11 +128,12 @@ export function chart(history, { label, range }) {
     svg("line", { class: "chart__grid", x1: MARGIN.left, x2: WIDTH - MARGIN.right, y1: y(value), y2: y(value) }),
     svg("text", { class: "chart__label", x: MARGIN.left - 6, y: y(value), "text-anchor": "end", "dominant-baseline": "middle" },
       flag ? (value ? t("manager.js.chart.true") : t("manager.js.chart.false")) : formatNumber(value, 2))));
-  const format = timeFormat(span);
-  const times = [history.from, history.from + span / 2, history.to].map((ts, index) => svg("text", {
-    class: "chart__label", x: MARGIN.left + (ts - history.from) / span * plotWidth, y: HEIGHT - 10,
-    "text-anchor": ["start", "middle", "end"][index],
-  }, format.format(new Date(ts * 1000))));
+  const format = axisFormat(span);
+  const marks = plotWidth > 320 ? [0, 0.5, 1] : [0, 1];
+  const times = marks.map((share) => svg("text", {
+    class: "chart__label", x: MARGIN.left + share * plotWidth, y: HEIGHT - 10,
+    "text-anchor": share === 0 ? "start" : share === 1 ? "end" : "middle",
+  }, format.format(new Date((history.from + share * span) * 1000))));
 
   const shapes = [];
   for (const run of runs) {
@@ -150,7 +155,7 @@ export function chart(history, { label, range }) {
   }, svg("title", {}, `${timeAndDate.format(new Date(p.t * 1000))} : ${formatValue(history, flag ? p.last : p.mean)}`)));
 
   return svg("svg", {
-    class: "chart__svg", viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: "img",
+    class: "chart__svg", viewBox: `0 0 ${WIDTH} ${HEIGHT}`, width: WIDTH, height: HEIGHT, role: "img",
     "aria-labelledby": `${id}-title ${id}-desc`, focusable: "false",
   },
   svg("title", { id: `${id}-title` }, t("manager.js.chart.title", { point: label, range })),

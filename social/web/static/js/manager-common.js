@@ -6,6 +6,7 @@
 // formatNumber(value, digits)   in the reader's language ("20,5")
 // fact(label, ...value)   a <dt>/<dd> pair for a <dl class="facts">
 // stamp(node)             "Updated at 10:42" in node
+// plural(key, count)      t(`${key}.one`) or t(`${key}.other`), as the language counts
 // labelOr(key, fallback)  a catalogue text, or fallback for a name it does not know
 //                         (a device kind or point added after these pages)
 
@@ -81,4 +82,11 @@ export function batteryBadge(battery) {
     : (battery.low ? t("manager.js.devices.battery_low") : null);
   if (!text) return null;
   return el("span", { class: `badge ${low ? "badge--warning" : "badge--ok"}`, dataset: { role: "battery" }, text: low && typeof battery.percent === "number" ? `${text} · ${t("manager.js.devices.battery_low")}` : text });
+}
+
+const plurals = new Intl.PluralRules(lang);
+
+export function plural(key, count, values = {}) {
+  const form = plurals.select(count) === "one" ? "one" : "other";
+  return t(`${key}.${form}`, { count, ...values });
 }

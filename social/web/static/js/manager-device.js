@@ -59,6 +59,19 @@ async function loadState() {
   }
 }
 
+// The last history of each chart, drawn again at the new width when the window changes.
+const histories = new Map();
+const requests = new Map();
+
+function draw(section, history) {
+  const plot = section.querySelector("[data-role=plot]");
+  const drawn = chart(history, {
+    label: section.dataset.label, range: range.selectedOptions[0].textContent, width: plot.clientWidth,
+  });
+  plot.replaceChildren(drawn || el("p", { class: "chart__empty muted", dataset: { role: "empty" }, text: t("manager.js.chart.empty") }));
+  return drawn;
+}
+
 async function loadChart(section) {
   const plot = section.querySelector("[data-role=plot]");
   const caption = section.querySelector("[data-role=caption]");
@@ -67,26 +80,24 @@ async function loadChart(section) {
   const label = section.dataset.label;
   const seconds = Number(range.value);
   const now = Date.now() / 1000;
+  const asked = (requests.get(section) || 0) + 1;  // an older answer arriving late is dropped
+  requests.set(section, asked);
   plot.setAttribute("aria-busy", "true");
   try {
     const history = await get(`/api/devices/${encodeURIComponent(deviceId)}/points/${encodeURIComponent(section.dataset.point)}/history`,
       { from: Math.floor(now - seconds), to: Math.ceil(now) });
+    if (requests.get(section) !== asked) return;
     hideError(error);
-    const drawn = chart(history, { label, range: range.selectedOptions[0].textContent });
-    if (drawn) {
-      plot.replaceChildren(drawn);
-      caption.textContent = describe(history);
-    } else {
-      plot.replaceChildren(el("p", { class: "chart__empty muted", dataset: { role: "empty" }, text: t("manager.js.chart.empty") }));
-      caption.textContent = "";
-    }
+    histories.set(section, history);
+    const drawn = draw(section, history);
+    caption.textContent = drawn ? describe(history) : "";
     table.hidden = !drawn;
     table.querySelector(".table-scroll")?.remove();
     if (drawn) table.append(valuesTable(history, label));
   } catch (failure) {
     showError(error, failure);
   } finally {
-    plot.setAttribute("aria-busy", "false");
+    if (requests.get(section) === asked) plot.setAttribute("aria-busy", "false");
   }
 }
 
@@ -94,6 +105,16 @@ const charts = () => [...document.querySelectorAll(".chart[data-point]")];
 const loadCharts = () => Promise.all(charts().map(loadChart));
 
 range?.addEventListener("change", loadCharts);
+let resizing = null;
+let drawnWidth = window.innerWidth;
+window.addEventListener("resize", () => {
+  window.clearTimeout(resizing);
+  resizing = window.setTimeout(() => {
+    if (window.innerWidth === drawnWidth) return;
+    drawnWidth = window.innerWidth;
+    for (const [section, history] of histories) draw(section, history);
+  }, 200);
+});
 loadState();
 loadCharts();
 window.setInterval(loadState, 30_000);
