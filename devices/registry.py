@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from devices.kinds import KINDS, PointDef
@@ -115,18 +115,80 @@ def _map_key(raw: Scalar) -> str:
     return str(raw)
 
 
+Converter = Callable[[Scalar], Value]
+
+
+def point_converter(point: Point) -> Converter:
+    """:func:`coerce` for one point, its branches and constants chosen once: the same
+    values and the same errors, for the readings the registry converts by the thousand."""
+    name = point.name
+    if point.type == "bool":
+        def convert(raw: Scalar) -> Value:
+            if raw is True or raw is False:
+                return raw
+            if isinstance(raw, str) and raw.upper() in _BOOL_WORDS:
+                return _BOOL_WORDS[raw.upper()]
+            raise ValueError(f"point {name} expects true or false, got {raw!r}")
+    elif point.type == "number":
+        scale, offset, low, high, unit = (point.scale, point.offset, point.low, point.high,
+                                          point.unit)
+        same = scale == 1.0 and offset == 0.0
+        bounded = low is not None or high is not None
+
+        def convert(raw: Scalar) -> Value:
+            kind = raw.__class__
+            if kind is not float and kind is not int and (
+                    isinstance(raw, bool) or not isinstance(raw, int | float)):
+                raise ValueError(f"point {name} expects a number, got {raw!r}")
+            if not math.isfinite(raw):  # type: ignore[arg-type]
+                raise ValueError(f"point {name} got a non-finite number")
+            value: float | int = raw if same else raw * scale + offset  # type: ignore[operator]
+            if bounded and ((low is not None and value < low)
+                            or (high is not None and value > high)):
+                raise ValueError(
+                    f"point {name}: {value:g}{unit and ' ' + unit} is outside "
+                    f"its valid range [{low:g}, {high:g}]")
+            return value
+    else:
+        def convert(raw: Scalar) -> Value:
+            if isinstance(raw, str):
+                return raw
+            raise ValueError(f"point {name} expects text, got {raw!r}")
+    value_map = point.value_map
+    if value_map is None:
+        return convert
+
+    def mapped(raw: Scalar) -> Value:
+        key = _map_key(raw)
+        if key in value_map:
+            raw = value_map[key]  # type: ignore[assignment]
+        return convert(raw)
+
+    return mapped
+
+
+#: How a device's points are read from a payload: (path, point name, converter).
+Plan = tuple[tuple[str, str, Converter], ...]
+
+
+def plan_of(device: Device) -> Plan:
+    return tuple((p.path, p.name, point_converter(p)) for p in device.points)
+
+
 class DeviceRegistry:
     """Devices by id and by (bridge, source name); built once per configuration."""
 
     def __init__(self, bridges: Iterable[BridgeFile]) -> None:
         self._by_id: dict[str, Device] = {}
         self._by_source: dict[tuple[str, str], Device] = {}
+        self._plans: dict[str, Plan] = {}
         for bridge_file in bridges:
             for spec in bridge_file.devices:
                 device = device_from_spec(bridge_file.bridge.id, spec,
                                           bridge_file.bridge.format)
                 self._by_id[device.id] = device
                 self._by_source[(device.bridge_id, device.source)] = device
+                self._plans[device.id] = plan_of(device)
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -140,21 +202,23 @@ class DeviceRegistry:
     def lookup(self, bridge_id: str, source: str) -> Device | None:
         return self._by_source.get((bridge_id, source))
 
-    @staticmethod
     def readings(
-        device: Device, values: Mapping[str, Scalar], at: float
+        self, device: Device, values: Mapping[str, Scalar], at: float
     ) -> tuple[list[Reading], list[PointRejection]]:
         """The device's declared points found in ``values``; other keys are ignored."""
+        device_id = device.id
+        plan = self._plans.get(device_id)
+        if plan is None or self._by_id.get(device_id) is not device:
+            plan = plan_of(device)  # a device from elsewhere: read it all the same
         readings: list[Reading] = []
         rejected: list[PointRejection] = []
-        for point in device.points:
-            if point.path not in values:
-                continue
-            raw = values[point.path]
+        get = values.get
+        for path, name, convert in plan:
+            raw = get(path)
             if raw is None:
                 continue
             try:
-                readings.append(Reading(device.id, point.name, coerce(point, raw), at))
+                readings.append(Reading(device_id, name, convert(raw), at))
             except ValueError as exc:
-                rejected.append(PointRejection(device.id, point.name, str(exc)))
+                rejected.append(PointRejection(device_id, name, str(exc)))
         return readings, rejected

@@ -24,6 +24,7 @@ from firmware_bridge.records import (
 )
 from gateway.availability import AvailabilityChange, AvailabilityTracker, DeviceHealth
 from gateway.flood import FloodGuard
+from gateway.routing import TopicRouter
 from gateway.traffic import TopicTraffic
 from gateway.unclaimed import UnclaimedTraffic
 from rules.actions import Action
@@ -101,6 +102,7 @@ class Pipeline:
     ) -> None:
         """Swap in a new configuration between two messages; device health carries over."""
         self._routes = tuple(routes)
+        self._router = TopicRouter(self._routes)
         self.registry = registry
         self.engine = engine
         self.availability = AvailabilityTracker(list(registry), self.availability.health)
@@ -145,7 +147,7 @@ class Pipeline:
         self.stats.received += 1
         error: DecodeError | None = None
         unclaimed: tuple[str, Decoded] | None = None
-        for bridge_id, decoder in self._routes:
+        for bridge_id, decoder in self._router.candidates(message.topic):
             try:
                 decoded = decoder.decode(message)
             except DecodeError as exc:
@@ -184,7 +186,9 @@ class Pipeline:
         if change is None:
             return []
         self.availability_changes.append(change)
-        log.info("device %s is %s (%s)", change.device_id, change.state, change.cause)
+        # A device heard from is online: routine (every device at start-up), so quieter.
+        log.log(logging.DEBUG if change.cause == "traffic" else logging.INFO,
+                "device %s is %s (%s)", change.device_id, change.state, change.cause)
         if change.state == "unknown":
             return []
         return self.engine.on_availability(change.device_id, change.state == "online",
@@ -214,11 +218,15 @@ class Pipeline:
             readings, rejected = self.registry.readings(device, decoded.values, at)
             for r in rejected:
                 self._reject(message, f"bad value: {r.reason}", device.id)
-            for reading in readings:
-                self.stats.readings += 1
-                self.last_values[(reading.device_id, reading.point)] = reading
-                self._batch_readings.append(reading)
-                actions.extend(self.engine.on_reading(reading))
+            if readings:
+                self.stats.readings += len(readings)
+                last_values = self.last_values
+                for reading in readings:
+                    last_values[(reading.device_id, reading.point)] = reading
+                self._batch_readings += readings
+                on_reading = self.engine.on_reading
+                for reading in readings:
+                    actions += on_reading(reading)
             return actions
         if isinstance(decoded, AvailabilityUpdate):
             device = self._device(bridge_id, decoded.source, message)

@@ -30,6 +30,8 @@ from rules.schema import (
     EventCondition,
     OfflineCondition,
     PointCondition,
+    ValueTest,
+    _same,
 )
 
 DeviceConditionModel = PointCondition | OfflineCondition | BatteryLowCondition | EventCondition
@@ -58,6 +60,10 @@ class Step:
 
 
 _IRRELEVANT = Step(None, False)
+# A reading that leaves the condition false: shared, since the engine takes the time
+# from the reading itself (these carry 0).
+_FALSE = Step(Truth(False, 0.0), False)
+_FALSE_SAVED = Step(Truth(False, 0.0), True)
 
 
 def _show(value: object) -> str:
@@ -72,6 +78,28 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def compile_test(condition: ValueTest) -> Callable[[object, bool], bool]:
+    """``condition.test`` as a closure over its operands, for the tests a reading is put
+    to thousands of times a second; the same answers (rules.schema.ValueTest.test)."""
+    if condition.is_ is not None:
+        expected = condition.is_
+        if isinstance(expected, bool):
+            return lambda value, _was: value is expected
+        return lambda value, _was: _same(value, expected)
+    h = condition.hysteresis
+    if condition.above is not None:
+        above = condition.above
+        return lambda value, was: _is_number(value) and value > above - (h if was else 0.0)  # type: ignore[operator]
+    if condition.below is not None:
+        below = condition.below
+        return lambda value, was: _is_number(value) and value < below + (h if was else 0.0)  # type: ignore[operator]
+    if condition.between is not None:
+        low, high = condition.between
+        return lambda value, was: _is_number(value) and (  # type: ignore[operator]
+            low - (h if was else 0.0) <= value <= high + (h if was else 0.0))
+    return condition.test
+
+
 class Tracker:
     """The default: a condition that no input bears on."""
 
@@ -84,6 +112,8 @@ class Tracker:
         self.watched = watched
 
     def on_reading(self, device_id: str, state: State, reading: Reading) -> Step:
+        """A reading of a watched point; the truth's time is the reading's (the engine
+        takes it from the reading)."""
         return _IRRELEVANT
 
     def on_event(self, device_id: str, state: State, event: Event) -> Step:
@@ -110,7 +140,7 @@ class PointTracker(Tracker):
         super().__init__(condition, (condition.point,))
         self.point = condition.point
         self.test_name = condition.test_name
-        self._test: Callable[[object, bool], bool] = condition.test
+        self._test = compile_test(condition)
         self._missing = condition.missing
         self._save_every = (min(MISSING_SAVE_EVERY, condition.missing / 10)
                             if condition.missing is not None else 0.0)
@@ -130,7 +160,7 @@ class PointTracker(Tracker):
             if at - state.get("_saved_at", -math.inf) >= self._save_every:
                 state["_saved_at"] = at
                 saved = True
-            return Step(Truth(False, at), saved)
+            return _FALSE_SAVED if saved else _FALSE
         if test == "changed":
             previous, previous_at = state.get("last_value"), state.get("last_at")
             state["last_value"], state["last_at"] = value, at
@@ -152,7 +182,9 @@ class PointTracker(Tracker):
             true = self._test(value, was)
             saved = true != was
         state["cond"] = true
-        return Step(Truth(true, at, self._evidence(device_id, reading) if true else None), saved)
+        if not true:
+            return _FALSE_SAVED if saved else _FALSE
+        return Step(Truth(True, at, self._evidence(device_id, reading)), saved)
 
     def on_tick(self, device_id: str, state: State, now: float) -> Step:
         """Silence makes ``missing`` true with time alone."""
@@ -207,11 +239,13 @@ class BatteryTracker(Tracker):
         values[reading.point] = reading.value
         after = self._low_parts(values)
         low = after[0] or after[1]
-        battery = values.get("battery")
-        what = f"battery_low = {_show(values.get('battery_low'))}, battery = {_show(battery)}"
         state["cond"] = low
-        evidence = Evidence(device_id, what, reading.at, self.description) if low else None
-        return Step(Truth(low, reading.at, evidence), after != before)
+        if not low:
+            return _FALSE_SAVED if after != before else _FALSE
+        what = (f"battery_low = {_show(values.get('battery_low'))}, "
+                f"battery = {_show(values.get('battery'))}")
+        return Step(Truth(True, reading.at, Evidence(device_id, what, reading.at,
+                                                     self.description)), after != before)
 
     def saved(self, state: State) -> dict[str, Any]:
         """Only the values that make the battery low: the others change nothing."""
@@ -321,7 +355,8 @@ def watched_points(condition: DeviceConditionModel) -> tuple[str, ...]:
 def on_reading(condition: DeviceConditionModel, device: Device, state: State,
                reading: Reading) -> Truth | None:
     """Update ``state`` with a reading; the new truth, or None if the reading is irrelevant."""
-    return tracker_for(condition).on_reading(device.id, state, reading).truth
+    truth = tracker_for(condition).on_reading(device.id, state, reading).truth
+    return None if truth is None else Truth(truth.true, reading.at, truth.evidence)
 
 
 def on_event(condition: DeviceConditionModel, device: Device, state: State,

@@ -82,11 +82,13 @@ class _Binding:
     clear_after: float | None
     tracker: Tracker
     key: tuple[str, str]
+    #: an event condition (isinstance on a pydantic model costs, so it is asked once)
+    on_events: bool
 
     @property
     def instant(self) -> bool:
         """An event rule on one device: true at the event's moment only."""
-        return isinstance(self.condition, EventCondition) and self.count is None
+        return self.on_events and self.count is None
 
 
 def _ancestors(place_id: str, places: PlaceLookup) -> list[PlaceNode]:
@@ -138,7 +140,8 @@ class RuleEngine:
         self._zone = ZoneInfo(timezone)
         self._bindings: dict[tuple[str, str], _Binding] = {}
         self._states: dict[tuple[str, str], dict[str, Any]] = {}
-        self._by_point: dict[tuple[str, str], list[_Binding]] = defaultdict(list)
+        #: device → point → the bindings a reading of it concerns
+        self._by_device: dict[str, dict[str, list[_Binding]]] = {}
         self._by_event: dict[str, list[_Binding]] = defaultdict(list)
         self._by_availability: dict[str, list[_Binding]] = defaultdict(list)
         self._order: dict[tuple[str, str], int] = {}  # bindings in rule order, for ticks
@@ -150,7 +153,6 @@ class RuleEngine:
         for rule in rules:
             for binding in self._bind(rule, registry):
                 self._add(binding)
-        self._by_point = dict(self._by_point)  # type: ignore[assignment]
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -169,7 +171,8 @@ class RuleEngine:
             clear_after = DEFAULT_EVENT_CLEAR
         common = {"rule": rule, "condition": inner, "clear_point": clear_point,
                   "clear_test": clear_test, "clear_for": clear.for_ if clear else 0.0,
-                  "clear_after": clear_after, "tracker": tracker_for(inner)}
+                  "clear_after": clear_after, "tracker": tracker_for(inner),
+                  "on_events": isinstance(inner, EventCondition)}
         if not isinstance(when, CountCondition):
             return [_Binding(subject=d.id, place_id=d.place_id, devices=(d,), count=None,
                              key=(rule.id, d.id), **common) for d in devices]
@@ -190,8 +193,9 @@ class RuleEngine:
         if binding.clear_point:
             points.add(binding.clear_point)
         for device in binding.devices:
+            by_point = self._by_device.setdefault(device.id, {})
             for point in points:
-                self._by_point[(device.id, point)].append(binding)
+                by_point.setdefault(point, []).append(binding)
             self._by_event[device.id].append(binding)
             self._by_availability[device.id].append(binding)
         if isinstance(binding.condition, OfflineCondition) or (
@@ -292,13 +296,16 @@ class RuleEngine:
     # -- inputs ---------------------------------------------------------------------------
 
     def on_reading(self, reading: Reading) -> list[Action]:
-        bindings = self._by_point.get((reading.device_id, reading.point))
-        if not bindings:
+        points = self._by_device.get(reading.device_id)
+        if points is None:
             return []
-        device = self._registry.get(reading.device_id)
-        if device is None:
+        bindings = points.get(reading.point)
+        if not bindings or self._registry.get(reading.device_id) is None:
             return []
-        device_id, point = device.id, reading.point
+        return self._read(reading.device_id, reading, bindings)
+
+    def _read(self, device_id: str, reading: Reading, bindings: list[_Binding]) -> list[Action]:
+        point, at = reading.point, reading.at
         actions: list[Action] = []
         for binding in bindings:
             key = binding.key
@@ -321,7 +328,7 @@ class RuleEngine:
             if (not truth.true and binding.count is None and not state["active"]
                     and state["pending_since"] is None):
                 continue  # idle and still false: nothing can move
-            actions += self._evaluate(binding, state, truth.at, truth.evidence)
+            actions += self._evaluate(binding, state, at, truth.evidence)
         return actions
 
     def on_event(self, event: Event) -> list[Action]:
@@ -385,7 +392,7 @@ class RuleEngine:
                     truth = step.truth
                     if truth is not None:
                         actions += self._evaluate(binding, state, truth.at, truth.evidence)
-            if binding.count is not None and isinstance(binding.condition, EventCondition):
+            if binding.count is not None and binding.on_events:
                 actions += self._evaluate(binding, state, now, None)  # events age out
             if not state["active"] and state["pending_since"] is not None:
                 if self._may_raise(binding, state, now):
@@ -411,7 +418,7 @@ class RuleEngine:
         true = 0
         for device in binding.devices:
             sub = state["devices"].get(device.id, {})
-            if isinstance(binding.condition, EventCondition):
+            if binding.on_events:
                 event_at = sub.get("event_at")
                 true += event_at is not None and at - event_at <= within
             else:
@@ -421,7 +428,7 @@ class RuleEngine:
     def _evaluate(self, binding: _Binding, state: dict[str, Any], at: float,
                   evidence: Evidence | None) -> list[Action]:
         key = binding.key
-        instant = binding.instant
+        instant = binding.on_events and binding.count is None
         true = evidence is not None if instant else self._truth(binding, state, at)
         if evidence is not None:
             old = state["evidence"]

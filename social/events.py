@@ -52,7 +52,14 @@ from sqlalchemy import Select, event, func, select
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, sessionmaker
 from sqlalchemy.orm import attributes as orm_attributes
 
-from social.community_models import Block, Comment, NotificationPref, PostRead, Reaction
+from social.community_models import (
+    Block,
+    Comment,
+    HelpOffer,
+    NotificationPref,
+    PostRead,
+    Reaction,
+)
 from social.db import Database
 from social.models import Alarm, Member, Membership, Place, Post
 
@@ -365,6 +372,8 @@ class _Noted:
     #: Posts whose "still happening" presses changed (the managers' board counts them).
     still_posts: set[int] = field(default_factory=set)
     readers: set[int] = field(default_factory=set)
+    #: "I can help" offers made, accepted, declined or withdrawn (private to two members).
+    offers: set[int] = field(default_factory=set)
     members_moved: set[int] = field(default_factory=set)
     #: Members whose preferences, quiet hours, language or blocks changed.
     members_prefs: set[int] = field(default_factory=set)
@@ -373,7 +382,7 @@ class _Noted:
         return any((self.posts_created, self.posts_changed, self.comments_created,
                     self.comments_changed, self.reaction_posts, self.alarms_created,
                     self.alarm_states, self.alarm_steps, self.readers, self.members_moved,
-                    self.members_prefs))
+                    self.members_prefs, self.offers))
 
 
 def _noted(session: Session) -> _Noted:
@@ -428,6 +437,9 @@ def _note_object(noted: _Noted, obj: object, how: Literal["new", "dirty", "delet
     elif isinstance(obj, PostRead):
         if (member_id := _value(obj, "member_id")) is not None:
             noted.readers.add(member_id)
+    elif isinstance(obj, HelpOffer):
+        if how != "deleted" and (offer_id := _value(obj, "id")) is not None:
+            noted.offers.add(offer_id)
     elif isinstance(obj, Membership):
         if (member_id := _value(obj, "member_id")) is not None:
             noted.members_moved.add(member_id)
@@ -442,7 +454,7 @@ def _note_object(noted: _Noted, obj: object, how: Literal["new", "dirty", "delet
 
 
 _TRACKED: tuple[type, ...] = (Post, Comment, Reaction, Alarm, PostRead, Membership,
-                              NotificationPref, Member, Block)
+                              NotificationPref, Member, Block, HelpOffer)
 
 
 def _bulk_keys(entity: type) -> Select[Any] | None:
@@ -646,6 +658,19 @@ def _events(session: Session, noted: _Noted, origin: str) -> list[Event]:
 
     for member_id in sorted(noted.readers):
         emit("post.read", Audience.member(member_id), {})
+
+    # An offer of help is private to the requester and the helper: one event each.
+    if noted.offers:
+        for row in session.execute(
+            select(HelpOffer.id, HelpOffer.post_id, HelpOffer.member_id, HelpOffer.status,
+                   Post.author_id)
+            .join(Post, Post.id == HelpOffer.post_id)
+            .where(HelpOffer.id.in_(noted.offers)).order_by(HelpOffer.id)
+        ):
+            data = {"post_id": row.post_id, "offer_id": row.id, "status": row.status}
+            for member_id in dict.fromkeys((row.author_id, row.member_id)):
+                if member_id is not None:
+                    emit("offer.changed", Audience.member(member_id), data)
     return events
 
 

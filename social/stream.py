@@ -62,7 +62,7 @@ CIRCLES = ("unit", "floor", "entrance", "building", "neighbourhood", "city")
 CLIENT_EVENTS = frozenset({
     "post.created", "post.updated", "comment.created", "comment.updated",
     "reaction.changed", "alarm.raised", "alarm.acknowledged", "alarm.escalated",
-    "alarm.still_happening", "alarm.cleared",
+    "alarm.still_happening", "alarm.cleared", "offer.changed",
     "unread.changed", "stream.resync", "stream.closed",
 })
 
@@ -352,6 +352,9 @@ async def member_stream(
                         next_refresh = clock()  # reload now
                     if evt.type in ("membership.changed", "post.read"):
                         unread_due = clock()
+                    if _forwarded(evt):  # private to the member: an offer of help
+                        yield _frame(viewer, item)
+                        last_write = clock()
                 elif _forwarded(evt) and viewer.sees(evt):
                     yield _frame(viewer, item)
                     last_write = clock()

@@ -268,6 +268,8 @@ class TelemetryStore:
         (``stats.too_old``): past that horizon a repeat could no longer be recognised.
         """
         horizon = self._clock() - self.retention.raw
+        if self._journal is not None:
+            return self._append(batch, horizon, also)
         series: dict[tuple[str, str, float], float] = {}
         texts: dict[tuple[str, str], tuple[float, str]] = {}
         too_old = not_finite = 0
@@ -294,8 +296,6 @@ class TelemetryStore:
                 self.stats.not_finite += not_finite
         if not series and not texts and also is None:
             return 0
-        if self._journal is not None:
-            return self._append(series, texts, also)
         # Sorted keys: two workers upserting the same buckets lock them in the same
         # order, so PostgreSQL never sees a deadlock between them.
         raw_rows = [(d, p, ts, v) for (d, p, ts), v in sorted(series.items())]
@@ -318,14 +318,34 @@ class TelemetryStore:
             self.stats.duplicates += len(series) - len(inserted)
         return stored
 
-    def _append(self, series: dict[tuple[str, str, float], float],
-                texts: dict[tuple[str, str], tuple[float, str]],
+    def _append(self, batch: Sequence[Reading], horizon: float,
                 also: Callable[[Connection], None] | None) -> int:
         """Journal mode: the batch appended to the journal, in one transaction; the number
-        of readings appended (which were new is known when they are filed)."""
-        rows: list[journaling.JournalRow] = [(d, p, ts, v, None)
-                                             for (d, p, ts), v in series.items()]
-        rows += [(d, p, ts, None, v) for (d, p), (ts, v) in texts.items()]
+        of readings appended. Which were new (the first value of a key wins, within the
+        batch too) is settled when they are filed, so this is one pass over the batch."""
+        rows: list[journaling.JournalRow] = []
+        add = rows.append
+        refused = 0
+        isfinite = math.isfinite
+        for reading in batch:
+            value = reading.value
+            if reading.at < horizon:
+                refused += 1
+            elif isinstance(value, str):
+                add((reading.device_id, reading.point, reading.at, None, value))
+            elif isfinite(value):
+                add((reading.device_id, reading.point, reading.at, value, None))
+            else:
+                refused += 1
+        if refused:
+            too_old = sum(1 for r in batch if r.at < horizon)
+            log.warning("telemetry: refused %d readings older than the raw retention and %d "
+                        "not finite", too_old, refused - too_old)
+            with self._stats_lock:
+                self.stats.too_old += too_old
+                self.stats.not_finite += refused - too_old
+        if not rows and also is None:
+            return 0
         with self._write(self._journal) as connection:
             journaling.append(connection, rows)
             if also is not None:

@@ -371,6 +371,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "resident.js.help.send": {"fr": "Proposer mon aide", "en": "Offer my help"},
     "resident.js.help.offered": {"fr": "Vous avez proposé votre aide.",
                                  "en": "You offered to help."},
+    "resident.js.help.accepted": {"fr": "Votre aide a été acceptée : merci !",
+                                  "en": "Your offer of help was accepted: thank you!"},
     "resident.js.help.offers": {"fr": "Propositions d'aide", "en": "Offers of help"},
     "resident.js.help.no_offers": {"fr": "Pas encore de proposition.", "en": "No offers yet."},
     "resident.js.help.accept": {"fr": "Accepter", "en": "Accept"},

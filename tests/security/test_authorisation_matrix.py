@@ -38,6 +38,7 @@ PUBLIC: dict[str, str] = {
     "POST /api/join": "invite redemption (creates the account)",
     "GET /api/healthz": "liveness for load balancers",
     "GET /api/display/{token}": "hall display: the unguessable token is the credential",
+    "GET /display/{token}": "hall display page: the same token",
     "GET /openapi.json": "API description", "GET /docs": "API docs",
     "GET /docs/oauth2-redirect": "API docs", "GET /redoc": "API docs",
     "GET /login": "login page", "POST /login": "login form",

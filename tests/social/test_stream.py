@@ -17,7 +17,14 @@ from sqlalchemy import delete, select, update
 
 from rules.actions import ClearAlarm, PostDraft, RaiseAlarm
 from social.alarms import AlarmBook
-from social.community_models import Block, Comment, NotificationPref, PostRead, Reaction
+from social.community_models import (
+    Block,
+    Comment,
+    HelpOffer,
+    NotificationPref,
+    PostRead,
+    Reaction,
+)
 from social.db import Database
 from social.events import (
     Audience,
@@ -28,6 +35,7 @@ from social.events import (
     event_hub_of,
     install_event_hub,
 )
+from social.interactions import offer_help
 from social.models import Member, Membership, Place, Post, utcnow
 from social.posts import content_from, create_post
 from social.stream import (
@@ -514,3 +522,25 @@ def test_sse_framing() -> None:
     assert sse_event("unread.changed", {"total": 0}) == (
         b'event: unread.changed\ndata: {"total":0}\n\n')
     assert sse_comment("ping") == b": ping\n\n"
+
+
+def test_an_offer_of_help_is_announced_to_the_requester_and_the_helper_only(
+    database: Database, world: World
+) -> None:
+    hub = install_event_hub(database)
+    with database.session() as session:
+        post = create_post(session, "lilas/b", content_from({"fr": "Mes courses"}),
+                           kind="help_request", author_id=world.resident)
+        session.commit()
+    mark = hub.last_id
+    with database.session() as session:  # as the API offers: inside a SAVEPOINT
+        helper = session.get(Member, world.english_resident)
+        assert helper is not None
+        offer_help(session, helper, post.id, "18 h")
+        session.commit()
+    events = published(hub, mark)
+    assert [(e.type, e.audience) for e in events] == [
+        ("offer.changed", Audience.member(world.resident)),
+        ("offer.changed", Audience.member(world.english_resident)),
+    ]
+    assert events[0].data["post_id"] == post.id and events[0].data["status"] == "offered"

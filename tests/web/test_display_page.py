@@ -17,8 +17,8 @@ from playwright.sync_api import Page, expect
 from tests.conftest import MosquittoServer
 from tests.integration.harness import ApiUser, eventually, publish
 from tests.web.conftest import OpenPage, Site, screenshot
-from tests.web.test_resident_pages import LOW_CONTRAST
 from tests.web.test_manager_pages import LEAK_TITLE, WET, no_horizontal_scroll, serve
+from tests.web.test_resident_pages import LOW_CONTRAST
 
 pytestmark = pytest.mark.integration
 

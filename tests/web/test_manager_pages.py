@@ -2,8 +2,8 @@
 
 This module runs its own gateway (``site`` below overrides the session's): its alarms,
 notices and new members would otherwise show in the residents' pages that other modules
-check. Two buildings: Les Lilas (French) managed by ``syndic`` and ``hugh`` (who reads
-English), The Oaks (English) managed by ``gerant``.
+check. Two buildings: Les Lilas (French) managed by ``syndic``, The Oaks (English) managed
+by ``gerant``, and ``hugh`` (who reads English) manages both.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ members:
     display_name: Hugh B.
     password: test-pass
     language: en
-    memberships: [{place: lilas, role: syndic}]
+    memberships: [{place: lilas, role: syndic}, {place: oaks, role: landlord}]
   - username: gerant
     display_name: Gérard T.
     password: test-pass
@@ -254,7 +254,7 @@ def test_device_health_by_entrance_and_floor_and_a_chart_of_each_point(
     temperatures = (19.5, 20.25, 21.0)
     for index, value in enumerate(temperatures):  # 2-second buckets over the last hour
         if index:
-            time.sleep(2.1)
+            time.sleep(2.2)
         publish(site.mosquitto.port, [("zigbee2mqtt/temp_hall_a", f'{{"temperature": {value}, '
                                        f'"humidity": 41, "battery": 87, "battery_low": false}}')])
 
@@ -486,7 +486,10 @@ def test_a_manager_of_another_building_and_a_resident_get_403_pages(
     expect(gerant.locator("article.alarm")).to_have_count(0)
     gerant.goto("/manager/buildings/oaks/devices")
     loaded(gerant, "#device-layout")
-    expect(gerant.locator(".device")).to_have_attribute("data-device-id", "leak-oaks-cave")
+    oaks_leak = gerant.locator(".device")
+    expect(oaks_leak).to_have_attribute("data-device-id", "leak-oaks-cave")
+    expect(oaks_leak.locator("[data-role=availability]")).to_have_text("Sans nouvelles")
+    expect(oaks_leak.locator("[data-role=last-seen]")).to_have_text("Jamais entendu")
 
     amelie = open_page("amelie")
     expect(amelie.get_by_role("link", name="Alarmes")).to_have_count(0)
@@ -525,6 +528,13 @@ def test_every_page_in_english_on_a_360_pixel_phone_with_readable_contrast(
         assert no_horizontal_scroll(page), f"{path} overflows at 360 px"
         assert page.evaluate(LOW_CONTRAST) == [], path
         screenshot(page, f"manager-{name}-360-en")
+    page.goto("/manager/notices")  # a manager of two buildings picks one
+    page.get_by_label("Building", exact=True).select_option(label="The Oaks")
+    page.get_by_role("button", name="Show").click()
+    expect(page).to_have_url(re.compile(r"/manager/notices\?building=oaks$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Official notices — The Oaks")
+    expect(page.locator("#notice-place option")).to_have_text(["The Oaks", "Entrance A"])
+
     page.goto("/manager/alarms")
     expect(page.locator(".site-nav__link[aria-current=page]")).to_have_text("Alarms")
     expect(page.get_by_label("Severity")).to_be_visible()

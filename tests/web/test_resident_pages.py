@@ -146,6 +146,7 @@ def test_a_neighbour_offers_help_and_the_requester_sees_it(
     feed_ready(amelie)
     feed_ready(bruno)
     mark_window(bruno)
+    mark_window(amelie)
     title = "Porter mes courses au 3e"
     compose(amelie, place="lilas", kind="help_request", title=title,
             body="L'ascenseur est en panne, j'ai deux packs d'eau.")
@@ -162,13 +163,18 @@ def test_a_neighbour_offers_help_and_the_requester_sees_it(
         "Vous avez proposé votre aide.")
     screenshot(bruno, "feed-help-offered-fr")
 
-    amelie.reload()
+    # The offer reaches the requester live (an ``offer.changed`` event for her only).
     offers = card(amelie, title).locator(".offer")
     expect(offers).to_have_count(1)
+    assert_not_reloaded(amelie)
     expect(offers).to_contain_text("Bruno L.")
     expect(offers).to_contain_text("Je passe à 18 h.")
     offers.get_by_role("button", name="Accepter").click()
     expect(card(amelie, title).locator(".offer")).to_contain_text("acceptée")
+    # ...and the acceptance reaches the helper live too.
+    expect(card(bruno, title).locator("[data-role=help-offered]")).to_have_text(
+        "Votre aide a été acceptée : merci !")
+    assert_not_reloaded(bruno)
     screenshot(amelie, "feed-help-offers-fr")
 
 

@@ -236,7 +236,8 @@ async function renderHelp(item, box) {
   }
   const own = offers.items.find((offer) => offer.helper.id === me && offer.status !== "withdrawn");
   if (own) {
-    box.append(el("p", { class: "alert-box alert-box--ok", dataset: { role: "help-offered" }, text: t("resident.js.help.offered") }));
+    const key = own.status === "accepted" ? "resident.js.help.accepted" : "resident.js.help.offered";
+    box.append(el("p", { class: "alert-box alert-box--ok", dataset: { role: "help-offered", status: own.status }, text: t(key) }));
     return;
   }
   if (item.status !== "active") return;
@@ -536,6 +537,12 @@ async function fetchPost(postId) {
 }
 
 live({
+  // An offer of help made, accepted or withdrawn: only the requester and the helper hear it.
+  "offer.changed": async ({ post_id: postId }) => {
+    if (!cards.has(postId)) return;
+    const full = await fetchPost(postId);
+    if (full) replacePost(full);
+  },
   "post.created": async ({ post: item }) => {
     if (!inThisTab(item) || item.moderation === "hidden") return;
     const full = await fetchPost(item.id);
