@@ -228,20 +228,51 @@ def _pass_packet_ids(client: Client) -> None:
 
 
 def _offer_directly(client: Client, offer: Offer) -> None:
-    """QoS 1 messages go to ``offer`` as gmqtt parses them: no task, no future, and no
-    PUBACK from gmqtt — the acknowledger sends them once the batch is stored."""
+    """QoS 1 messages go to ``offer`` as they are read: no task, no future, and no PUBACK
+    from gmqtt — the acknowledger sends them once the batch is stored.
+
+    A QoS 1 PUBLISH without MQTT 5 properties (what a broker sends a subscriber that
+    asked for no topic aliases) is read here in a few slices; anything else takes
+    gmqtt's own path, which ends in ``taken`` for QoS 1 too.
+    """
     handler = client._package_handler
+    state = handler._connection_state
+    gmqtt_path = handler._handle_packet
     current: list[Acknowledger] = []
     now = time.time
 
-    def taken(mid: int, packet: bytes, print_topic: str, properties: dict) -> None:
+    def acknowledger() -> Acknowledger:
         connection = client._connection
         if not current or current[0]._connection is not connection:
             current[:] = [Acknowledger(connection)]
+        return current[0]
+
+    def taken(mid: int, packet: bytes, print_topic: str, properties: dict) -> None:
         offer(RawMessage(print_topic, packet, 1, bool(properties["retain"]), now(),
-                         bool(properties["dup"]), mid), current[0])
+                         bool(properties["dup"]), mid), acknowledger())
+
+    def packet_read(cmd: int, packet: bytes) -> None:
+        if cmd & 0xF6 == 0x32:  # PUBLISH at QoS 1 (MQTT §3.3.1): DUP and RETAIN bits aside
+            end = 2 + ((packet[0] << 8) | packet[1])
+            start = end + 2
+            if state.protocol_version >= MQTTv50:
+                if packet[start]:  # a property length: topic alias, user properties...
+                    gmqtt_path(cmd, packet)
+                    return
+                start += 1
+            try:
+                topic = packet[2:end].decode()
+            except UnicodeDecodeError:
+                topic = ""
+            if topic:
+                offer(RawMessage(topic, packet[start:], 1, bool(cmd & 0x01), now(),
+                                 bool(cmd & 0x08), (packet[end] << 8) | packet[end + 1]),
+                      acknowledger())
+                return
+        gmqtt_path(cmd, packet)
 
     handler._handle_qos_1_publish_packet = taken
+    handler._handle_packet = packet_read
 
 
 async def _first(*aws: object) -> None:

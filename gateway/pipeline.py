@@ -156,12 +156,14 @@ class Pipeline:
             if decoded is None:
                 continue
             source = getattr(decoded, "source", None)
-            if source is None or self.registry.lookup(bridge_id, source) is not None:
-                if source is not None and not self.flood.allow(bridge_id, source,
-                                                               message.received_at):
+            if source is None:
+                return self._handle(bridge_id, decoded, message)
+            device = self.registry.lookup(bridge_id, source)
+            if device is not None:
+                if not self.flood.allow(bridge_id, source, message.received_at):
                     self._flooded(bridge_id, source, message)
                     return []
-                return self._handle(bridge_id, decoded, message)
+                return self._handle(bridge_id, decoded, message, device)
             unclaimed = unclaimed or (bridge_id, decoded)
         if error is not None:
             self._reject(message, error.reason)
@@ -200,18 +202,21 @@ class Pipeline:
             actions += self._note(change)
         return actions
 
-    def _device(self, bridge_id: str, source: str, message: RawMessage) -> Device | None:
-        device = self.registry.lookup(bridge_id, source)
+    def _device(self, bridge_id: str, source: str, message: RawMessage,
+                found: Device | None = None) -> Device | None:
+        device = found or self.registry.lookup(bridge_id, source)
         if device is None:
             self.stats.unclaimed[f"{bridge_id}/{source}"] += 1
             self.unclaimed.record(bridge_id, source, message.topic, message.payload,
                                   message.received_at)
         return device
 
-    def _handle(self, bridge_id: str, decoded: Decoded, message: RawMessage) -> list[Action]:
+    def _handle(self, bridge_id: str, decoded: Decoded, message: RawMessage,
+                found: Device | None = None) -> list[Action]:
+        """``found``: the device of ``decoded.source``, when the caller looked it up."""
         at = message.received_at
         if isinstance(decoded, StateUpdate):
-            device = self._device(bridge_id, decoded.source, message)
+            device = self._device(bridge_id, decoded.source, message, found)
             if device is None:
                 return []
             actions = self._note(self.availability.heard(device.id, at))
@@ -229,13 +234,13 @@ class Pipeline:
                     actions += on_reading(reading)
             return actions
         if isinstance(decoded, AvailabilityUpdate):
-            device = self._device(bridge_id, decoded.source, message)
+            device = self._device(bridge_id, decoded.source, message, found)
             if device is None:
                 return []
             self.stats.availability += 1
             return self._note(self.availability.reported(device.id, decoded.online, at))
         if isinstance(decoded, DeviceEvent):
-            device = self._device(bridge_id, decoded.source, message)
+            device = self._device(bridge_id, decoded.source, message, found)
             if device is None:
                 return []
             self.stats.events += 1

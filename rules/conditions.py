@@ -131,8 +131,8 @@ class Tracker:
 
 
 class PointTracker(Tracker):
-    """``point`` tested by value (is, in, above, below, between) or history (changed,
-    rate, missing)."""
+    """``point`` tested by its history (changed, rate, missing); see :class:`ValueTracker`
+    for the tests of a value alone."""
 
     __slots__ = ("_missing", "_save_every", "_test", "point", "test_name")
 
@@ -331,10 +331,26 @@ class EventTracker(Tracker):
         return out
 
 
+class ValueTracker(PointTracker):
+    """``point`` tested by value (is, in, above, below, between): the bulk of the rules."""
+
+    __slots__ = ()
+
+    def on_reading(self, device_id: str, state: State, reading: Reading) -> Step:
+        was = bool(state.get("cond"))
+        true = self._test(reading.value, was)
+        state["cond"] = true
+        if true:
+            return Step(Truth(True, reading.at, self._evidence(device_id, reading)), not was)
+        return _FALSE_SAVED if was else _FALSE
+
+
 def tracker_for(condition: DeviceConditionModel) -> Tracker:
     """The compiled tracker of one condition (its test and description computed once)."""
     if isinstance(condition, PointCondition):
-        return PointTracker(condition)
+        if condition.test_name in ("changed", "rate", "missing"):
+            return PointTracker(condition)
+        return ValueTracker(condition)
     if isinstance(condition, BatteryLowCondition):
         return BatteryTracker(condition)
     if isinstance(condition, OfflineCondition):

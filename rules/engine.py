@@ -300,7 +300,7 @@ class RuleEngine:
         if points is None:
             return []
         bindings = points.get(reading.point)
-        if not bindings or self._registry.get(reading.device_id) is None:
+        if not bindings:  # (only the registry's devices have bindings)
             return []
         return self._read(reading.device_id, reading, bindings)
 

@@ -80,7 +80,7 @@ class Audience:
     """Who may receive an event, as the stream checks it against a member's rights.
 
     ``place``: readers of ``target`` under the visibility rule (and, when
-    ``residents_only``, only those who read it through a non-manager membership);
+    ``residents_only``, only those who read it through a resident's or moderator's membership);
     ``post_kind`` and ``post_author`` are those of the post the event is about, for the
     managers' reach into the shared parts of their buildings
     (``visibility.is_managed_post``); ``managers``: the managers of building

@@ -645,8 +645,9 @@ def render_markdown() -> str:
                    + " |")
     out += [
         "",
-        "A *residents only* post (a resident's choice, inside a building's space) is not "
-        "read through manager, syndic or landlord memberships, and is never widened.",
+        "A *residents only* post (a resident's choice, inside a building's space) is read "
+        "only through resident, owner, tenant or moderator memberships (never a manager's, "
+        "an installer's or an administrator's), and is never widened.",
         "",
         "## Actions",
         "",

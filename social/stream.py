@@ -41,7 +41,7 @@ from social.moderation import blocked_by, visible_to
 from social.posts import localize, localize_content
 from social.preferences import load_modes, wants_instant
 from social.visibility import (
-    MANAGER_ROLES,
+    RESIDENTS_ONLY_READERS,
     is_managed_post,
     manageable_building_ids,
     managed_part_ids,
@@ -74,10 +74,11 @@ MAX_READS = 500
 
 
 def resident_place_ids(member_id: int, *, now: datetime | None = None) -> Select[str]:
-    """The places the member reads through a membership that is not a manager's: where a
-    residents-only post is theirs to read (the narrowing ``visibility.visible`` applies
+    """The places the member reads through a resident's or a moderator's membership: where
+    a residents-only post is theirs to read (the narrowing ``visibility.visible`` applies
     to such posts, as a set the stream can hold)."""
-    return visible_place_ids(member_id, now=now).where(Membership.role.not_in(MANAGER_ROLES))
+    return visible_place_ids(member_id, now=now).where(
+        Membership.role.in_(RESIDENTS_ONLY_READERS))
 
 
 def readable(

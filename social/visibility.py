@@ -54,6 +54,9 @@ from social.models import Membership, Place, PlaceAncestor, utcnow
 MANAGER_ROLES = frozenset({"manager", "syndic", "landlord"})
 #: The people who live in a unit: private notices and help requests are for them.
 RESIDENT_ROLES = frozenset({"resident", "owner", "tenant"})
+#: Who reads a residents-only post: the residents of its place, and the moderators who
+#: answer for that space (managers, installers and admins do not).
+RESIDENTS_ONLY_READERS = RESIDENT_ROLES | {"moderator"}
 LOCAL_ACTOR_ROLES = frozenset({"merchant", "association", "municipality"})
 #: The circles a local actor may reach.
 PUBLIC_KINDS = ("city", "neighbourhood")
@@ -104,7 +107,7 @@ def visible(
 
     When ``column`` belongs to the ``posts`` table (or an alias of it), posts marked
     ``residents_only`` are further narrowed to the places the member reaches through a
-    membership that is not a manager's, and the managers' reach into the shared parts
+    resident's or a moderator's membership, and the managers' reach into the shared parts
     of their buildings (:func:`managed_post`) is added: callers cannot forget either.
     A query that reads posts through another selectable (a subquery, a log joined to
     its post) passes that selectable's ``residents_only``, ``kind`` and ``author``
@@ -119,7 +122,7 @@ def visible(
     readable: ColumnElement[bool] = column.in_(places)
     if restricted is not None:
         readable = and_(readable, or_(restricted.is_(False), column.in_(
-            places.where(Membership.role.not_in(MANAGER_ROLES))
+            places.where(Membership.role.in_(RESIDENTS_ONLY_READERS))
         )))
     kind = kind if kind is not None else _sibling(column, "kind")
     author = author if author is not None else _sibling(column, "author_id")

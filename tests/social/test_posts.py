@@ -295,6 +295,12 @@ def test_residents_only_is_hidden_from_the_building_managers(
     assert client.get(f"/api/posts/{secret}", headers=syndic).status_code == 404
     assert client.get(f"/api/posts/{secret}", headers=emma).json()["residents_only"] is True
     assert client.get(f"/api/posts/{secret}", headers=both).status_code == 200
+    # Residents only means residents: the building's installer and admin do not read it,
+    # its moderator (who answers for the space) does.
+    for role, code in (("installer", 404), ("admin", 404), ("moderator", 200)):
+        other = bearer(database, add_member(database, f"{role}-lilas", ("lilas", role)))
+        assert client.get(f"/api/posts/{secret}", headers=other).status_code == code, role
+        assert client.get(f"/api/posts/{public}", headers=other).status_code == 200, role
     syndic_feed = [p["id"] for p in client.get("/api/feed", headers=syndic).json()["items"]]
     emma_feed = [p["id"] for p in client.get("/api/feed", headers=emma).json()["items"]]
     assert public in syndic_feed and secret not in syndic_feed

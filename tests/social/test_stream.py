@@ -20,7 +20,6 @@ from social.alarms import AlarmBook
 from social.community_models import (
     Block,
     Comment,
-    HelpOffer,
     NotificationPref,
     PostRead,
     Reaction,

@@ -93,6 +93,8 @@ RESIDENTS = ("resident", "owner", "tenant")
 MANAGERS = ("manager", "syndic", "landlord")
 LOCAL_ACTORS = ("merchant", "association", "municipality")
 ROLES = (*RESIDENTS, *MANAGERS, "installer", *LOCAL_ACTORS, "moderator", "admin")
+#: Who reads a residents-only post: residents, and the moderators who answer for the space.
+NOT_RESIDENTS = tuple(role for role in ROLES if role not in (*RESIDENTS, "moderator"))
 #: Where each role's membership usually is; a draw may also put it anywhere else.
 NATURAL = {
     **dict.fromkeys(RESIDENTS, ("unit",)), **dict.fromkeys(MANAGERS, ("building", "entrance")),
@@ -521,7 +523,7 @@ class Oracle:
         """The visibility rule alone, before moderation and blocks."""
         if post.place in self.circles(m):
             return not post.residents_only or post.place in self.circles(
-                m, except_roles=MANAGERS)
+                m, except_roles=NOT_RESIDENTS)
         official = post.kind == "notice" or post.author is None or post.author == m
         return (post.place in self.managed_parts(m) and official
                 and not post.residents_only)
@@ -611,7 +613,7 @@ class Oracle:
         entries = [(p.id, None, p) for p in self.posts if p.hidden] + [
             (self.out.posts[c.post], self.out.comments[j], self.by_id[self.out.posts[c.post]])
             for j, c in enumerate(self.s.comments) if c.hidden]
-        circles, resident = self.circles(m), self.circles(m, except_roles=MANAGERS)
+        circles, resident = self.circles(m), self.circles(m, except_roles=NOT_RESIDENTS)
         return {(pid, cid) for pid, cid, post in entries if post.place in circles
                 and (not post.residents_only or post.place in resident)}
 
