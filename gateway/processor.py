@@ -10,6 +10,11 @@ Two tasks, so that processing and storing overlap:
   the results waiting when it starts, so a slow commit makes the next one bigger, not
   later — and only then acknowledges their messages, in the order they arrived.
 
+Batches are kept well under the broker's in-flight window (``receive_maximum``, 1000):
+while one batch commits, its messages are unacknowledged, and the broker only sends
+more as long as the window has room — so with a batch the size of the window, nothing
+would arrive to process while it commits.
+
 A message is acknowledged (QoS 1 PUBACK) only once everything it caused is committed.
 The intake hands messages over with :meth:`Processor.offer` and an acknowledger that
 sends a whole batch's PUBACKs in one write; :meth:`Processor.submit` is the
@@ -86,7 +91,7 @@ class Processor:
         sink: ActionSink,
         *,
         clock: Callable[[], float] = time.time,
-        max_batch: int = 1000,
+        max_batch: int = 250,
         tick_interval: float = 0.5,
         backoff: Backoff | None = None,
         telemetry: Sequence[ReadingSink] = (),

@@ -19,7 +19,19 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Integer, and_, case, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    SQLColumnExpression,
+    String,
+    and_,
+    case,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from social.errors import InvalidCursor, PlaceNotVisible
@@ -131,33 +143,72 @@ def feed_page(
     (but to their author) and those of authors the member blocked are left out.
     Raises :class:`PlaceNotVisible` for a place the member may not read, and
     :class:`InvalidCursor` for a cursor that was not handed out by this function.
+
+    Why two queries: ordering by "pinned first" is computed, so one query over every
+    visible post must sort them all to return twenty — a resident reads the whole city's
+    posts. Instead the pinned notices come from their own partial index (a few rows),
+    and the rest are read newest first along the ``(created_at, id)`` index, keeping
+    those the rule lets through, and stop after a page. Both go through
+    :func:`~social.posts.readable_posts`: one rule.
     """
     limit = max(1, min(limit, MAX_PAGE))
     after = FeedCursor.decode(cursor) if cursor is not None else None
     as_of = after.as_of if after is not None else (now or utcnow())
-    rank = pinned_rank(as_of)
-    stmt = readable_posts(
-        select(Post, Place, rank).join(Place, Place.id == Post.place_id), member_id, now=now,
-    ).where(live(as_of))
-    if place_id is not None:
-        if not can_read_posts_at(session, member_id, place_id, now=now):
-            raise PlaceNotVisible(place_id)
-        stmt = stmt.where(Post.place_id == place_id)
-    if kinds:
-        stmt = stmt.where(Post.kind.in_(sorted(kinds)))
-    if after is not None:
-        # A post published after the scroll began belongs to the next scroll, at the top.
-        stmt = stmt.where(Post.created_at <= as_of, or_(
-            rank < after.pinned,
-            and_(rank == after.pinned, or_(
-                Post.created_at < after.created_at,
-                and_(Post.created_at == after.created_at, Post.id < after.post_id),
-            )),
-        ))
-    stmt = stmt.order_by(rank.desc(), Post.created_at.desc(), Post.id.desc()).limit(limit + 1)
-    rows = [(post, place, int(pinned)) for post, place, pinned in session.execute(stmt)]
-    entries = [(post, place) for post, place, _pinned in rows[:limit]]
-    if len(rows) <= limit:
+    if place_id is not None and not can_read_posts_at(session, member_id, place_id, now=now):
+        raise PlaceNotVisible(place_id)
+    pinned = and_(Post.kind.in_(PINNABLE_KINDS), Post.pinned_until > as_of)
+
+    def readable(place_column: SQLColumnExpression[str] | None = None
+                 ) -> Select[tuple[int, datetime]]:
+        stmt = readable_posts(select(Post.id, Post.created_at), member_id, now=now,
+                              place_column=place_column).where(live(as_of))
+        if place_id is not None:
+            stmt = stmt.where(Post.place_id == place_id)
+        if kinds:
+            stmt = stmt.where(Post.kind.in_(sorted(kinds)))
+        if after is not None:
+            # A post published after the scroll began belongs to the next scroll, at the top.
+            stmt = stmt.where(Post.created_at <= as_of)
+        return stmt
+
+    def older_than(rank: int) -> ColumnElement[bool] | None:
+        if after is None or after.pinned != rank:
+            return None
+        return or_(Post.created_at < after.created_at,
+                   and_(Post.created_at == after.created_at, Post.id < after.post_id))
+
+    newest = (Post.created_at.desc(), Post.id.desc())
+    found: list[tuple[int, datetime, int]] = []  # (pinned, created_at, id), in page order
+    # SQLite would read every visible post through the place index and sort them; its
+    # unary "+" keeps the place test off an index, so the pinned notices come from
+    # ix_posts_pinned and the rest from walking ix_posts_newest until a page is full.
+    # (PostgreSQL's planner weighs the LIMIT by itself.)
+    unindexed = (type_coerce(literal_column("+posts.place_id"), String)
+                 if place_id is None and session.get_bind().dialect.name == "sqlite"
+                 else None)
+    if after is None or after.pinned == 1:
+        stmt = readable(unindexed).where(pinned, Post.pinned_until.is_not(None))
+        if (keyset := older_than(1)) is not None:
+            stmt = stmt.where(keyset)
+        # No ORDER BY: it would tempt SQLite to walk every post by date. The pinned
+        # notices a member can read are few; they are sorted here.
+        notices = sorted(session.execute(stmt), key=lambda row: (row[1], row[0]),
+                         reverse=True)
+        found += [(1, at, post_id) for post_id, at in notices[:limit + 1]]
+    wanted = limit + 1 - len(found)
+    if wanted > 0:
+        stmt = readable(unindexed).where(~pinned | Post.pinned_until.is_(None))
+        if (keyset := older_than(0)) is not None:
+            stmt = stmt.where(keyset)
+        found += [(0, at, post_id) for post_id, at in
+                  session.execute(stmt.order_by(*newest).limit(wanted))]
+
+    page = found[:limit]
+    rows = {post.id: (post, place) for post, place in session.execute(
+        select(Post, Place).join(Place, Place.id == Post.place_id)
+        .where(Post.id.in_([post_id for _rank, _at, post_id in page])))}
+    entries = [rows[post_id] for _rank, _at, post_id in page if post_id in rows]
+    if len(found) <= limit:
         return FeedPage(entries, None, as_of)
-    last, _place, pinned = rows[limit - 1]
-    return FeedPage(entries, FeedCursor(pinned, last.created_at, last.id, as_of).encode(), as_of)
+    rank, at, post_id = page[-1]
+    return FeedPage(entries, FeedCursor(rank, at, post_id, as_of).encode(), as_of)

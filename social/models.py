@@ -285,6 +285,11 @@ class Post(Base):
 
 #: The feed reads one place's posts newest first, ties broken by id.
 Index("ix_posts_feed", Post.place_id, Post.created_at.desc(), Post.id)
+#: The feed's default page: every readable post newest first, stopping after a page.
+Index("ix_posts_newest", Post.created_at.desc(), Post.id.desc())
+#: The feed's pinned notices: the few posts with a pin.
+Index("ix_posts_pinned", Post.pinned_until, sqlite_where=Post.pinned_until.is_not(None),
+      postgresql_where=Post.pinned_until.is_not(None))
 
 
 COMMAND_STATUSES = ("published", "failed")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, SQLColumnExpression, exists, func, select
 from sqlalchemy.orm import Session
 
 from social.community_models import Rsvp, ScopeChange
@@ -130,12 +130,19 @@ def create_post(
 
 
 def readable_posts(
-    stmt: Select[*Ts], member_id: int, *, now: datetime | None = None
+    stmt: Select[*Ts], member_id: int, *, now: datetime | None = None,
+    place_column: SQLColumnExpression[str] | None = None,
 ) -> Select[*Ts]:
     """``stmt`` (over ``posts``) narrowed to what ``member_id`` may read: the visibility
     rule (residents-only clause included), then moderation (a hidden post is its
-    author's only; posts of authors the member blocked disappear)."""
-    return visible_to(visible(stmt, Post.place_id, member_id, now=now), member_id)
+    author's only; posts of authors the member blocked disappear).
+
+    ``place_column`` stands for ``posts.place_id`` where a query must steer the planner
+    (the feed's newest-first scan); it must be the same column."""
+    return visible_to(visible(
+        stmt, Post.place_id if place_column is None else place_column, member_id, now=now,
+        residents_only=Post.residents_only, kind=Post.kind, author=Post.author_id,
+    ), member_id)
 
 
 def find_post(
