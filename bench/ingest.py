@@ -184,6 +184,9 @@ def drain_palier(installation: Installation, port: int, client_id: str, expect: 
         flood = getattr(pipeline, "flood", None)  # the per-device flood guard, where present
         stats["refused_by_flood_guard"] = sum(flood.refused.values()) if flood else 0
         batches = running.processor.batches
+        # where this version of Palier counts them: its commits and their wall time
+        extra = {name: getattr(processor, name) for name in ("commits", "commit_seconds")
+                 if hasattr(processor, name)}
     finally:
         runner.stop()
     redelivered = run_json(module("bench.counters", "paho", "--port", port, "--client-id",
@@ -191,5 +194,5 @@ def drain_palier(installation: Installation, port: int, client_id: str, expect: 
     return PalierDrain(
         messages=expect, seconds=last - first, startup_seconds=first - began, stats=stats,
         batches=batches, alarms=alarms, posts=posts, notifications=notes,
-        redelivered=int(redelivered["received"]),
+        redelivered=int(redelivered["received"]), extra=extra,
     )

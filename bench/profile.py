@@ -49,7 +49,8 @@ def py_spy() -> str:
     return which
 
 
-def profile(out: Path, *, quick: bool, rate: int, messages: int | None = None) -> Path:
+def profile(out: Path, *, quick: bool, rate: int, messages: int | None = None,
+            idle: bool = False) -> Path:
     from gateway.config.loader import load_installation
 
     sizes = QUICK if quick else FULL
@@ -72,7 +73,8 @@ def profile(out: Path, *, quick: bool, rate: int, messages: int | None = None) -
             collapsed = out / "ingest.collapsed"
             spy = start([py_spy(), "record", "--pid", str(palier.pid), "--rate", str(rate),
                          "--threads", "--format", "raw", "--output", str(collapsed),
-                         "--nonblocking"], log=scratch / "py-spy.log")
+                         "--nonblocking", *(["--idle"] if idle else [])],
+                        log=scratch / "py-spy.log")
             try:
                 deadline = time.monotonic() + max(300.0, count / 200)
                 while palier.received() < count:
@@ -112,8 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=None,
                         help="backlog size (default: the mode's, 200,000 in full)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "profile")
+    parser.add_argument("--idle", action="store_true",
+                        help="sample waiting threads too: where the commits wait (disk, locks)")
     args = parser.parse_args(argv)
-    out = profile(args.out, quick=args.quick, rate=args.rate, messages=args.messages)
+    out = profile(args.out, quick=args.quick, rate=args.rate, messages=args.messages,
+                  idle=args.idle)
     print((out / "ingest.txt").read_text())
     print(f"flame graph: {out / 'ingest.svg'}")
     return 0

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import orjson
 from sqlalchemy import Column, Connection, Engine, Integer, MetaData, String, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -83,6 +85,11 @@ class DeliveryLog:
             return None
 
         def write(connection: Connection) -> None:
+            if connection.dialect.name == "sqlite" and _SQLITE_JSON:
+                # one statement for the batch (one GIL release), not one per message
+                connection.exec_driver_sql(_SQLITE_BULK, (self.client_id, orjson.dumps(
+                    sorted(rows.items()))))
+                return
             values = [{"client_id": self.client_id, "mid": mid, "digest": value}
                       for mid, value in sorted(rows.items())]
             connection.execute(_upsert(connection), values)
@@ -94,6 +101,12 @@ class DeliveryLog:
         for message in messages:
             if message.mid is not None:
                 self._committed[message.mid] = digest(message)
+
+
+_SQLITE_JSON = sqlite3.sqlite_version_info >= (3, 38)
+_SQLITE_BULK = ("INSERT INTO intake_deliveries (client_id, mid, digest) "
+                "SELECT ?, value ->> 0, value ->> 1 FROM json_each(?) WHERE true "
+                "ON CONFLICT (client_id, mid) DO UPDATE SET digest = excluded.digest")
 
 
 def _upsert(connection: Connection) -> Any:

@@ -13,8 +13,12 @@ Its state is plain data. ``take_state_changes`` reports the states whose
 true or false, an offline clock, an event, what a history test (``changed``,
 ``rate``) needs — so the gateway stores them with the alarms, and ``load_states``
 resumes pending timers and episodes after a restart. A reading that changes none of
-that (a temperature still above its threshold) writes nothing: that is what keeps
-the ingest path cheap. A duplicate input never moves a machine twice.
+that (a temperature still above its threshold, a door still open while its ``for:``
+runs) writes nothing: that is what keeps the ingest path cheap. So after a crash a
+pending alarm raises with the evidence its devices gave when they first met the
+condition (the same devices and times of the condition, perhaps older values); and a
+``missing`` test's last reading is kept to within a minute (rules.conditions). A
+duplicate input never moves a machine twice.
 
 Timers (``tick``) only visit the machines that time can move: pending or active
 ones, and the conditions of silence (``offline_for``, ``missing``) and event counts.
@@ -434,10 +438,10 @@ class RuleEngine:
             old = state["evidence"]
             kept = [e for e in old if e["device_id"] != evidence.device_id]
             state["evidence"] = [*kept, _evidence_dict(evidence)][-20:]
-            # Evidence matters to a restart only until the alarm is raised; while pending,
-            # its values do too (they are the alert's), otherwise which devices it names.
-            if not state["active"] and (len(kept) == len(old)
-                                        or state["pending_since"] is not None):
+            # Evidence matters to a restart until the alarm is raised, and then which
+            # devices it names, not each reading's value: a door left open would otherwise
+            # write its state at every report.
+            if not state["active"] and len(kept) == len(old):
                 self._dirty.add(key)
         if not state["active"]:
             if not true:

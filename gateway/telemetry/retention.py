@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from gateway.telemetry.journal import Compaction
     from gateway.telemetry.store import TelemetryStore
 
 log = logging.getLogger(__name__)
@@ -132,14 +133,18 @@ class TelemetryMaintenance:
             while True:
                 await asyncio.sleep(self._compact_every)
                 try:
-                    while (await loop.run_in_executor(filer, self._store.compact)).top is not None:
-                        pass
+                    while (await loop.run_in_executor(filer, self._file)).top is not None:
+                        await asyncio.to_thread(self._store.forget_filed)
+                    await asyncio.to_thread(self._store.forget_filed)
                 except Exception:
                     self.compaction_failures += 1
                     log.exception("telemetry: filing the journal failed; trying again in %gs",
                                   self._compact_every)
         finally:
             filer.shutdown(wait=False)
+
+    def _file(self) -> Compaction:
+        return self._store.compact(forget=False)
 
     async def _prunes(self) -> None:
         while True:

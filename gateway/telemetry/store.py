@@ -90,6 +90,8 @@ _BUSY_TIMEOUT_MS = 10_000
 ROLLUPS: tuple[tuple[Table, int], ...] = ((rollup_1m, MINUTE), (rollup_1h, HOUR))
 #: Journal rows filed per compaction transaction at most.
 COMPACT_CHUNK = 200_000
+#: Filed journal rows deleted per transaction at most (about 2 ms of the journal's lock).
+FORGET_CHUNK = 5_000
 
 
 def default_telemetry_url(var_dir: Path) -> str:
@@ -151,6 +153,10 @@ class TelemetryStore:
         self._stats_lock = threading.Lock()
         #: one compaction (or prune) at a time in this process
         self._filing = threading.Lock()
+        self._forgetting = threading.Lock()
+        #: journal rows up to these sequence numbers are filed, and deleted (this process)
+        self._filed = 0
+        self._forgotten = 0
         options: dict[str, Any] = {}
         if self.url.get_backend_name() == "postgresql":
             options["pool_pre_ping"] = True
@@ -355,31 +361,48 @@ class TelemetryStore:
             self.stats.journaled += len(rows)
         return len(rows)
 
-    def compact(self, limit: int = COMPACT_CHUNK) -> journaling.Compaction:
-        """File up to ``limit`` journal rows into the tables (one transaction), then forget
-        them; what was filed. Nothing to do outside journal mode, or on an empty journal."""
+    def compact(self, limit: int = COMPACT_CHUNK, *, forget: bool = True
+                ) -> journaling.Compaction:
+        """File up to ``limit`` journal rows into the tables (one transaction); what was
+        filed. Then forget them (:meth:`forget_filed`), unless ``forget`` is False — the
+        maintenance task files at a low priority and forgets at the normal one, since
+        forgetting takes the journal's lock, which the acknowledgements wait for. Nothing
+        to do outside journal mode, or on an empty journal."""
         if self._journal is None:
             return journaling.Compaction(None)
         with self._filing:
             with self._write() as connection:
                 done = journaling.compact(connection, limit,
-                                          [(table.name, width) for table, width in ROLLUPS])
-            if done.top is None:
-                return done
-            with self._write(self._journal) as connection:
-                journaling.forget(connection, done.top)
-        with self._stats_lock:
-            self.stats.compactions += 1
-            self.stats.stored += done.inserted + done.texts
-            self.stats.duplicates += done.duplicates
+                                          [(table.name, width) for table, width in ROLLUPS],
+                                          after=self._filed)
+            if done.top is not None:
+                self._filed = done.top
+                with self._stats_lock:
+                    self.stats.compactions += 1
+                    self.stats.stored += done.inserted + done.texts
+                    self.stats.duplicates += done.duplicates
+        if forget:
+            self.forget_filed()
         return done
+
+    def forget_filed(self) -> None:
+        """Delete the journal rows already filed, :data:`FORGET_CHUNK` at a time: each
+        delete is a short transaction, so an append never waits long for the lock."""
+        if self._journal is None:
+            return
+        with self._forgetting:
+            while self._forgotten < self._filed:
+                upto = min(self._filed, self._forgotten + FORGET_CHUNK)
+                with self._write(self._journal) as connection:
+                    journaling.forget(connection, upto)
+                self._forgotten = upto
 
     def journal_pending(self) -> bool:
         """Whether readings wait in the journal (always False outside journal mode)."""
         if self._journal is None:
             return False
         with self._read(self._journal) as connection:
-            return bool(journaling.pending(connection))
+            return bool(journaling.pending(connection, self._filed))
 
     def _settle(self) -> None:
         """Before a read: file what the journal holds, so the read sees every reading."""

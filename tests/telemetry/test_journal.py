@@ -6,8 +6,10 @@ Every expected value is computed from the readings themselves by brute force
 
 from __future__ import annotations
 
+import math
 import random
 import sqlite3
+import struct
 import threading
 import time
 from pathlib import Path
@@ -120,6 +122,26 @@ def test_what_a_crashed_process_journaled_is_read_after_a_restart(
     assert [(p.ts, p.last) for p in history.points] == [(int(at), 1.5)]
     assert restarted.last_value("lift", "state") == (at, "fault")
     restarted.close()
+
+
+def test_every_double_comes_back_exactly(path: Path, clock: Clock) -> None:
+    """Batches travel to SQLite as JSON: times and values must come back bit for bit."""
+    rng = random.Random(11)
+    values = [rng.uniform(-1e6, 1e6) for _ in range(2000)]
+    values += [struct.unpack("d", struct.pack("Q", rng.getrandbits(62)))[0] for _ in range(2000)]
+    values = [v for v in values if math.isfinite(v)]
+    times = sorted(T0 - 3600 * rng.random() for _ in values)
+    store = journal_store(path, clock)
+    store.write_batch([Reading("d", "p", v, t) for v, t in zip(values, times, strict=True)]
+                      + [Reading("d", "big", 2**62 + 1, T0 - 1), Reading("d", "on", True, T0 - 1)])
+    store.compact()
+    with sqlite3.connect(path) as conn:
+        stored = conn.execute("SELECT ts, value FROM readings WHERE point = 'p' "
+                              "ORDER BY ts").fetchall()
+        others = dict(conn.execute("SELECT point, value FROM readings WHERE point != 'p'"))
+    assert stored == list(zip(times, values, strict=True))
+    assert others == {"big": float(2**62 + 1), "on": 1.0}
+    store.close()
 
 
 def test_readers_see_what_was_just_appended(path: Path, clock: Clock) -> None:
