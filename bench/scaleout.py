@@ -97,6 +97,16 @@ class Worker:
         self.proc = None
 
 
+def _received(worker: Worker, client: httpx.Client) -> int:
+    """What a worker has received so far; 0 while its API is still starting."""
+    try:
+        return max(worker.received(client), 0)
+    except httpx.HTTPError:
+        if worker.proc is not None and worker.proc.poll() is not None:
+            raise BenchError(f"worker {worker.index} exited (log: {worker.log})") from None
+        return 0
+
+
 def _fresh_postgres(admin_url: str) -> tuple[str, str]:
     import psycopg
 
@@ -136,10 +146,8 @@ def one_run(count: int, config: Path, traffic: Path, messages: int, scratch: Pat
             deadline = time.monotonic() + timeout
             try:
                 with httpx.Client(timeout=30) as client:
-                    for worker in workers:
-                        worker.wait_ready()
                     while True:
-                        shares = [max(w.received(client), 0) for w in workers]
+                        shares = [_received(w, client) for w in workers]
                         total = sum(shares)
                         now = time.perf_counter()
                         if first is None and total > 0:
@@ -148,7 +156,7 @@ def one_run(count: int, config: Path, traffic: Path, messages: int, scratch: Pat
                             break
                         if time.monotonic() > deadline:
                             raise BenchError(f"{count} workers drained {total} of {messages}")
-                        time.sleep(0.1)
+                        time.sleep(0.05)
             finally:
                 for worker in workers:
                     worker.stop()

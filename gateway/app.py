@@ -110,6 +110,7 @@ class Gateway:
         #: The part of the installation this worker owns (all of it for one process).
         self.installation = restricted.installation
         self.foreign = restricted.foreign
+        self.shared_bridges = restricted.shared
         if not settings.partition.whole:
             log.info("worker %s: %d devices of this worker's buildings, %d left to others",
                      settings.partition.label, restricted.devices_kept,
@@ -158,7 +159,7 @@ class Gateway:
             # Resume pending timers and episodes where the last run left them.
             engine.load_states(await asyncio.to_thread(store.load_rule_states))
             engine.restore(await asyncio.to_thread(store.open_alarm_keys))
-            routes = build_routes(inst)
+            routes = build_routes(inst, shared=self.shared_bridges)
             pipeline = Pipeline(routes.routes, registry, engine)
             store_telemetry = TelemetryStore.open(
                 s.telemetry_url, s.var_dir, retention=Retention(raw=s.telemetry_raw_retention),
@@ -183,7 +184,7 @@ class Gateway:
             intake = GmqttIntake(broker_url, s.partition.client_id(s.client_id), routes.filters,
                                  ca_file=s.ca_file, mqtt5=mqtt5)
             runtime = Runtime(inst, database, pipeline, intake, routes, partition=s.partition)
-            runtime.foreign = self.foreign
+            runtime.foreign = pipeline.foreign = self.foreign
             if influx is not None:
                 sink = influx
                 runtime.on_reload.append(lambda new: sink.reconfigure(

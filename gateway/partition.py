@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from gateway.config.installation import Installation
@@ -108,6 +108,8 @@ class Restricted:
     installation: Installation
     #: (bridge id, device source) of devices on kept bridges that another worker owns.
     foreign: frozenset[tuple[str, str]]
+    #: Bridges kept with only part of their devices: subscribe per device where possible.
+    shared: frozenset[str]
     devices_kept: int
     devices_dropped: int
 
@@ -116,7 +118,7 @@ def restrict(installation: Installation, partition: Partition) -> Restricted:
     """The part of ``installation`` that ``partition`` owns; the whole of it for one worker."""
     total = sum(len(bridge.devices) for bridge in installation.bridges)
     if partition.whole:
-        return Restricted(installation, frozenset(), total, 0)
+        return Restricted(installation, frozenset(), frozenset(), total, 0)
     unknown = (partition.buildings or frozenset()) - {
         place.id for place in installation.places.values() if place.kind == "building"}
     if unknown:
@@ -124,6 +126,7 @@ def restrict(installation: Installation, partition: Partition) -> Restricted:
                              + ", ".join(sorted(unknown)))
     bridges = []
     foreign: set[tuple[str, str]] = set()
+    shared: set[str] = set()
     kept = 0
     for bridge_file in installation.bridges:
         mine = [device for device in bridge_file.devices
@@ -131,9 +134,31 @@ def restrict(installation: Installation, partition: Partition) -> Restricted:
         if not mine:
             continue
         mine_ids = {device.id for device in mine}
+        if len(mine) < len(bridge_file.devices):
+            shared.add(bridge_file.bridge.id)
         foreign.update((bridge_file.bridge.id, device.source)
                        for device in bridge_file.devices if device.id not in mine_ids)
         kept += len(mine)
         bridges.append(bridge_file.model_copy(update={"devices": mine}))
     cut = dataclasses.replace(installation, bridges=tuple(bridges))
-    return Restricted(cut, frozenset(foreign), kept, total - kept)
+    return Restricted(cut, frozenset(foreign), frozenset(shared), kept, total - kept)
+
+
+def per_device_filters(filters: Sequence[str], sources: Sequence[str]) -> tuple[str, ...]:
+    """``filters`` narrowed to ``sources``: the first ``+`` level names the device.
+
+    That holds for every family whose topics carry the device (Tasmota's
+    ``tele/+/SENSOR``, Shelly's ``+/events/rpc``, ESPHome's ``+/status``, TTN's
+    ``v3/app/devices/+/up``). A filter without ``+`` (zigbee2mqtt's ``base/#``) or a
+    source that is not one topic level stays as it was: correct, only wider.
+    """
+    safe = all(source and not any(c in source for c in "+#/") for source in sources)
+    narrowed: list[str] = []
+    for topic_filter in filters:
+        levels = topic_filter.split("/")
+        if not safe or "+" not in levels:
+            narrowed.append(topic_filter)
+            continue
+        at = levels.index("+")
+        narrowed += ["/".join([*levels[:at], source, *levels[at + 1:]]) for source in sources]
+    return tuple(dict.fromkeys(narrowed))

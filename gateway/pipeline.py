@@ -58,6 +58,8 @@ class PipelineStats:
     unclaimed: Counter[str] = field(default_factory=Counter)
     unrouted: int = 0
     events: int = 0
+    #: Messages of devices another gateway worker owns, on a bridge both read (dropped).
+    foreign: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -70,6 +72,7 @@ class PipelineStats:
             "unclaimed_sources": dict(self.unclaimed.most_common(20)),
             "unrouted": self.unrouted,
             "events": self.events,
+            "foreign": self.foreign,
         }
 
 
@@ -95,6 +98,8 @@ class Pipeline:
         self.availability = AvailabilityTracker([])
         self._batch_readings: list[Reading] = []
         self.flood = flood or FloodGuard()
+        #: (bridge, source) of devices other workers own (``--partition``): not unclaimed.
+        self.foreign: frozenset[tuple[str, str]] = frozenset()
         self.reconfigure(routes, registry, engine)
 
     def reconfigure(
@@ -206,6 +211,9 @@ class Pipeline:
                 found: Device | None = None) -> Device | None:
         device = found or self.registry.lookup(bridge_id, source)
         if device is None:
+            if (bridge_id, source) in self.foreign:
+                self.stats.foreign += 1
+                return None
             self.stats.unclaimed[f"{bridge_id}/{source}"] += 1
             self.unclaimed.record(bridge_id, source, message.topic, message.payload,
                                   message.received_at)

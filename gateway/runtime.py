@@ -25,7 +25,7 @@ from gateway.config.errors import ConfigError, ConfigIssue
 from gateway.config.installation import Installation
 from gateway.config.loader import load_installation
 from gateway.mqtt_intake import GmqttIntake
-from gateway.partition import Partition, PartitionError, restrict
+from gateway.partition import Partition, PartitionError, per_device_filters, restrict
 from gateway.pipeline import Pipeline
 from rules.engine import RuleEngine
 from social.accounts import seed_members
@@ -58,8 +58,13 @@ class Routes:
     decoders: dict[str, tuple[object, Decoder]] = field(default_factory=dict)
 
 
-def build_routes(installation: Installation, previous: Routes | None = None) -> Routes:
-    """A decoder per bridge; an unchanged bridge keeps its decoder (and any state it holds)."""
+def build_routes(installation: Installation, previous: Routes | None = None, *,
+                 shared: frozenset[str] = frozenset()) -> Routes:
+    """A decoder per bridge; an unchanged bridge keeps its decoder (and any state it holds).
+
+    Bridges in ``shared`` (a partitioned worker owns only some of their devices) are
+    subscribed device by device where their topics allow it.
+    """
     built = Routes()
     for bridge_file in installation.bridges:
         spec = bridge_file.bridge
@@ -69,7 +74,10 @@ def build_routes(installation: Installation, previous: Routes | None = None) -> 
             spec, bridge_file.devices)
         built.decoders[spec.id] = (identity, decoder)
         built.routes.append((spec.id, decoder))
-        built.filters.extend(topic_filters(decoder))
+        filters = topic_filters(decoder)
+        if spec.id in shared:
+            filters = per_device_filters(filters, [d.source for d in bridge_file.devices])
+        built.filters.extend(filters)
     return built
 
 
@@ -126,7 +134,7 @@ class Runtime:
                 restricted = restrict(loaded, self.partition)
                 new = restricted.installation
                 await asyncio.to_thread(self._sync_database, new)
-                routes = build_routes(new, self._routes)
+                routes = build_routes(new, self._routes, shared=restricted.shared)
             except (ConfigError, PartitionError, SQLAlchemyError) as exc:
                 # A database that is busy or away refuses this reload, not the gateway:
                 # the running configuration stays and the next trigger tries again.
@@ -149,7 +157,7 @@ class Runtime:
             self.pipeline.reconfigure(routes.routes, registry, engine)
             self._routes = routes
             self.installation = new
-            self.foreign = restricted.foreign
+            self.foreign = self.pipeline.foreign = restricted.foreign
             await self.intake.set_filters(routes.filters)
             for hook in self.on_reload:
                 hook(new)

@@ -196,3 +196,26 @@ def test_a_stopped_worker_gets_its_backlog_when_it_returns(
     eventually(lambda: _readings(returned) == 10 * len(mine), timeout=20)
     # Nothing more arrives: the others did not take the absent worker's share.
     assert {i: _readings(t) for i, t in workers.threads.items() if i != victim} == others
+
+
+def test_a_bridge_shared_by_two_buildings_drops_the_other_workers_devices(
+        mosquitto: MosquittoServer, tmp_path: Path) -> None:
+    """One zigbee2mqtt bridge serves Les Lilas and Les Tilleuls; the Tilleuls worker reads
+    both buildings' topics, keeps its own device and counts the other's as foreign."""
+    settings = settings_for(mosquitto.url, f"sqlite:///{tmp_path / 'p.db'}", tmp_path,
+                            f"shared-{tmp_path.name}")
+    thread = GatewayThread(dataclasses.replace(
+        settings, partition=Partition.of_buildings(["tilleuls"]), watch_config=False))
+    running = thread.start()
+    try:
+        publish(mosquitto.port, [("zigbee2mqtt/leak_cave_b", '{"water_leak": false}'),
+                                 ("zigbee2mqtt/temp_hall_a", '{"temperature": 19.5}'),
+                                 ("zigbee2mqtt/leak_cave_tilleuls", '{"water_leak": false}'),
+                                 ("zigbee2mqtt/stranger", '{"temperature": 3}')])
+        stats = running.pipeline.stats
+        eventually(lambda: stats.received == 4, timeout=15)
+        assert stats.foreign == 2
+        assert stats.readings == 1
+        assert dict(stats.unclaimed) == {"z2m/stranger": 1}  # a real stranger still shows
+    finally:
+        thread.stop()

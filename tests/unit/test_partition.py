@@ -99,3 +99,23 @@ def test_palier_run_refuses_a_bad_partition_before_starting(
 
     assert main(["run", "--config", str(INSTALLATION), *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_per_device_filters_name_each_owned_device_where_the_topic_carries_it() -> None:
+    from gateway.partition import per_device_filters
+
+    assert per_device_filters(("tele/+/SENSOR", "tele/+/LWT"), ["plug1", "plug2"]) == (
+        "tele/plug1/SENSOR", "tele/plug2/SENSOR", "tele/plug1/LWT", "tele/plug2/LWT")
+    assert per_device_filters(("+/+/+/state", "+/status"), ["node"]) == (
+        "node/+/+/state", "node/status")
+    assert per_device_filters(("v3/app/devices/+/up",), ["eui-1"]) == ("v3/app/devices/eui-1/up",)
+    # zigbee2mqtt's base/# carries no device level; a source of several levels cannot be
+    # named in one: both stay as they were (wider, still correct).
+    assert per_device_filters(("z2m/#",), ["leak"]) == ("z2m/#",)
+    assert per_device_filters(("+/online",), ["site/a"]) == ("+/online",)
+
+
+def test_restrict_marks_bridges_kept_in_part_as_shared() -> None:
+    installation = load_installation(INSTALLATION)
+    assert restrict(installation, Partition.of_buildings(["tilleuls"])).shared == {"z2m"}
+    assert restrict(installation, Partition()).shared == frozenset()
