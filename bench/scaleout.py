@@ -73,7 +73,9 @@ class Worker:
         assert self.proc is not None
         wait_for_port(self.api_port, timeout=timeout, proc=self.proc)
         deadline = time.monotonic() + 30
-        while "connected to mqtt://" not in self.log.read_text(errors="replace"):
+        # Subscriptions acknowledged, not just connected: a worker stopped before its
+        # SUBACKs would leave its share of the backlog unqueued.
+        while "the broker confirmed" not in self.log.read_text(errors="replace"):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise BenchError(f"worker {self.index} did not connect (log: {self.log})")
             time.sleep(0.05)

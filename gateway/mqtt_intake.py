@@ -24,7 +24,7 @@ import struct
 import time
 from collections.abc import Callable, Sequence
 
-from gmqtt import Client
+from gmqtt import Client, Subscription
 from gmqtt.mqtt.constants import MQTTv50, MQTTv311, SubAckReasonCode
 
 from firmware_bridge.records import OutgoingMessage, RawMessage
@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 #: How long the broker keeps our session (and queues QoS 1 messages) while we are away.
 SESSION_EXPIRY_SECONDS = 7 * 24 * 3600
+#: Topic filters per SUBSCRIBE packet.
+SUBSCRIBE_BATCH = 500
 #: PUBACK with a success reason: the same 4 bytes in MQTT 3.1.1 and 5 (MQTT 5 §3.4.2.1).
 _PUBACK = struct.Struct("!BBH").pack
 _PUBACK_TYPE = 0x40
@@ -85,6 +87,7 @@ class GmqttIntake:
         self._backoff = backoff or Backoff()
         self._stop = asyncio.Event()
         self._connected = asyncio.Event()
+        self._subscribed = asyncio.Event()
         self._client: Client | None = None
         self._version = MQTTv50 if mqtt5 else MQTTv311
         self.connections = 0
@@ -93,6 +96,11 @@ class GmqttIntake:
     @property
     def connected(self) -> asyncio.Event:
         return self._connected
+
+    @property
+    def subscribed(self) -> asyncio.Event:
+        """Set once the broker acknowledged every subscription of this connection."""
+        return self._subscribed
 
     def _ssl_context(self) -> ssl.SSLContext | bool:
         if not self.url.tls:
@@ -121,16 +129,28 @@ class GmqttIntake:
                                      dup=bool(props.get("dup")), mid=props.get("mid")))
             return 0
 
-        def on_connect(_c: Client, _flags: int, _rc: int, _props: dict) -> None:
-            for topic in self.topic_filters:
-                # MQTT 5 only: keep the retain flag, so a cleared retained message is recognised.
-                client.subscribe(topic, qos=1, retain_as_published=self._version == MQTTv50)
+        pending: set[int] = set()
 
-        def on_subscribe(_c: Client, _mid: int, granted: Sequence[int], _props: dict) -> None:
+        def on_connect(_c: Client, _flags: int, _rc: int, _props: dict) -> None:
+            # MQTT 5 only: keep the retain flag, so a cleared retained message is recognised.
+            # Many filters per SUBSCRIBE: a partitioned worker names thousands of devices.
+            v5 = self._version == MQTTv50
+            filters = list(self.topic_filters)
+            for start in range(0, len(filters), SUBSCRIBE_BATCH):
+                batch = [Subscription(topic, qos=1, retain_as_published=v5)
+                         for topic in filters[start:start + SUBSCRIBE_BATCH]]
+                pending.add(client.subscribe(batch))
+
+        def on_subscribe(_c: Client, mid: int, granted: Sequence[int], _props: dict) -> None:
             refused = [g for g in granted if g >= SubAckReasonCode.UNSPECIFIED_ERROR.value]
             if refused:
                 log.error("broker refused a subscription of %s: reason codes %s",
                           self.client_id, refused)
+            pending.discard(mid)
+            if not pending and not self._subscribed.is_set():
+                self._subscribed.set()
+                log.info("%s: the broker confirmed %d topic filters", self.client_id,
+                         len(self.topic_filters))
 
         def on_disconnect(_c: Client, _packet: object, exc: BaseException | None = None) -> None:
             # gmqtt has just scheduled its own fixed-delay reconnect; it checks this flag
@@ -178,6 +198,7 @@ class GmqttIntake:
                 log.warning("cannot connect to %s: %s", self.url, exc)
             finally:
                 self._connected.clear()
+                self._subscribed.clear()
                 with contextlib.suppress(Exception):
                     await client.disconnect()
             if not self._stop.is_set():

@@ -208,6 +208,7 @@ def test_a_bridge_shared_by_two_buildings_drops_the_other_workers_devices(
         settings, partition=Partition.of_buildings(["tilleuls"]), watch_config=False))
     running = thread.start()
     try:
+        eventually(running.intake.subscribed.is_set, timeout=10)
         publish(mosquitto.port, [("zigbee2mqtt/leak_cave_b", '{"water_leak": false}'),
                                  ("zigbee2mqtt/temp_hall_a", '{"temperature": 19.5}'),
                                  ("zigbee2mqtt/leak_cave_tilleuls", '{"water_leak": false}'),
