@@ -3,8 +3,8 @@
 The ingest traffic is fed straight to the gateway's own objects, in batches of
 1,000 as the processor cuts them, and each stage is timed on its own:
 
-1. routing and decoding — every bridge's decoder tried in order, as
-   ``Pipeline.process_one`` does, until one claims the message;
+1. routing and decoding — the topic's candidate bridges (gateway.routing) tried in
+   order, as ``Pipeline.process_one`` does, until one claims the message;
 2. the whole pipeline — decoding, the device registry, availability and the rules
    engine (``Pipeline.process``);
 3. collecting the rules' changed states (``RuleEngine.take_state_changes``);
@@ -53,8 +53,14 @@ COMPACT_EVERY = 10
 
 def _route_only(routes: Sequence[tuple[str, Any]], registry: DeviceRegistry,
                 messages: Sequence[RawMessage]) -> None:
+    try:  # the candidates of a topic, as the pipeline finds them (where it has an index)
+        from gateway.routing import TopicRouter
+        candidates = TopicRouter(routes).candidates
+    except ImportError:
+        def candidates(_topic: str) -> Sequence[tuple[str, Any]]:
+            return routes
     for message in messages:
-        for bridge_id, decoder in routes:
+        for bridge_id, decoder in candidates(message.topic):
             try:
                 decoded = decoder.decode(message)
             except DecodeError:

@@ -25,26 +25,34 @@ class FloodGuard:
     burst: float = 1000.0
     report_every: float = 60.0
     refused: Counter[str] = field(default_factory=Counter)
-    _buckets: dict[tuple[str, str], _Bucket] = field(default_factory=dict)
+    #: bridge → source → bucket (two look-ups, no key tuple to build per message)
+    _buckets: dict[str, dict[str, _Bucket]] = field(default_factory=dict)
+    _count: int = 0
 
     def allow(self, bridge_id: str, source: str, now: float) -> bool:
-        key = (bridge_id, source)
-        bucket = self._buckets.get(key)
+        sources = self._buckets.get(bridge_id)
+        if sources is None:
+            sources = self._buckets[bridge_id] = {}
+        bucket = sources.get(source)
         if bucket is None:
-            if len(self._buckets) > 100_000:  # a storm of fake sources: start again
+            if self._count > 100_000:  # a storm of fake sources: start again
                 self._buckets.clear()
-            bucket = self._buckets[key] = _Bucket(self.burst, now)
-        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.last) * self.rate)
+                self._count = 0
+                sources = self._buckets[bridge_id] = {}
+            bucket = sources[source] = _Bucket(self.burst, now)
+            self._count += 1
+        tokens = bucket.tokens + (now - bucket.last) * self.rate
         bucket.last = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
+        if tokens >= 1.0:
+            bucket.tokens = (tokens if tokens < self.burst else self.burst) - 1.0
             return True
+        bucket.tokens = tokens
         self.refused[f"{bridge_id}/{source}"] += 1
         return False
 
     def should_report(self, bridge_id: str, source: str, now: float) -> bool:
         """True once a ``report_every`` per flooding device, to keep the dead letters readable."""
-        bucket = self._buckets[(bridge_id, source)]
+        bucket = self._buckets[bridge_id][source]
         if now - bucket.reported_at >= self.report_every:
             bucket.reported_at = now
             return True

@@ -227,7 +227,8 @@ class Pipeline:
             device = self._device(bridge_id, decoded.source, message, found)
             if device is None:
                 return []
-            actions = self._note(self.availability.heard(device.id, at))
+            change = self.availability.heard(device.id, at)
+            actions = self._note(change) if change is not None else []
             readings, rejected = self.registry.readings(device, decoded.values, at)
             for r in rejected:
                 self._reject(message, f"bad value: {r.reason}", device.id)

@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 #: pipeline allocates a few dozen short-lived objects a message, almost all freed by
 #: reference counting, so collecting less often costs no memory and saves time.
 GC_THRESHOLD = (20_000, 20, 20)
+#: A commit slower than this (seconds) is logged: it holds up acknowledgements and alerts.
+SLOW_COMMIT = 0.25
 
 #: Sends the PUBACKs of these packet ids, in this order, on the connection they came from.
 Acknowledge = Callable[[list[int]], None]
@@ -145,6 +147,10 @@ class Processor:
         self._stopping = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        #: results queued and not yet through both stages; the event is set when none are
+        self._unstored = 0
+        self._all_stored = asyncio.Event()
+        self._all_stored.set()
         self.batches = 0
         self.commits = 0
         #: wall time spent in commits (the database threads), for the status and benches
@@ -181,6 +187,8 @@ class Processor:
         self._work.append(_Work(actions, self.pipeline.engine.take_state_changes(),
                                 self.pipeline.take_readings(), messages, delivered,
                                 escalate=escalate))
+        self._unstored += 1
+        self._all_stored.clear()
         self._queued.set()
         self._idle.clear()
 
@@ -194,8 +202,12 @@ class Processor:
             count = min(len(pending), self._max_batch)
             delivered = [pending.popleft() for _ in range(count)]
             messages = [m for m, _ in delivered]
-            if self._deliveries is not None:
-                messages = [m for m in messages if not self._deliveries.is_repeat(m)]
+            if self._deliveries is not None and any(m.dup for m in messages):
+                # A redelivery (after a reconnection) may be of a message whose batch
+                # is still being stored: wait until it is, then it is recognised.
+                await self._all_stored.wait()
+                is_repeat = self._deliveries.is_repeat
+                messages = [m for m in messages if not (m.dup and is_repeat(m))]
             actions = self.pipeline.process(messages)
             self._queue(actions, messages, delivered)
             # Let the intake read what has arrived meanwhile, and the commits go on.
@@ -236,19 +248,21 @@ class Processor:
                 taken.absorb(more)
                 rounds += count
             stored = await self._store(taken, self._write_readings, self._records_retry)
-            self.batches += rounds
             self._settle(taken.delivered, stored)
-            self._check_idle()
+            self._done(rounds)
 
     def _give_up(self, taken: _Work, rounds: int) -> None:
         """Stopping while the database is away: leave the messages unacknowledged."""
-        self.batches += rounds
         self._settle(taken.delivered, False)
-        self._check_idle()
+        self._done(rounds)
 
-    def _check_idle(self) -> None:
-        if not self._work and not self._records_queue and not self._pending:
-            self._idle.set()
+    def _done(self, rounds: int) -> None:
+        self.batches += rounds
+        self._unstored -= rounds
+        if not self._unstored:
+            self._all_stored.set()
+            if not self._pending:
+                self._idle.set()
 
     async def _store(self, work: _Work, step: Callable[[_Work], bool],
                      retry: StoreRetry) -> bool:
@@ -261,8 +275,13 @@ class Processor:
                 if not await asyncio.to_thread(step, work):
                     return True
                 retry.succeeded()
+                took = time.perf_counter() - began
                 self.commits += 1
-                self.commit_seconds += time.perf_counter() - began
+                self.commit_seconds += took
+                if took > SLOW_COMMIT:
+                    log.warning("slow commit: %s took %.0f ms for %d messages",
+                                step.__name__.strip("_").replace("_", " "), took * 1000,
+                                len(work.delivered))
                 return True
             except Exception as exc:
                 self.store_failures += 1

@@ -303,13 +303,11 @@ class RuleEngine:
         points = self._by_device.get(reading.device_id)
         if points is None:
             return []
-        bindings = points.get(reading.point)
+        point = reading.point
+        bindings = points.get(point)
         if not bindings:  # (only the registry's devices have bindings)
             return []
-        return self._read(reading.device_id, reading, bindings)
-
-    def _read(self, device_id: str, reading: Reading, bindings: list[_Binding]) -> list[Action]:
-        point, at = reading.point, reading.at
+        device_id, at = reading.device_id, reading.at
         actions: list[Action] = []
         for binding in bindings:
             key = binding.key

@@ -60,11 +60,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self, TypedDict
 
-import urllib3
-from influxdb_client import InfluxDBClient, WritePrecision
-from influxdb_client.client.write_api import SYNCHRONOUS
-from influxdb_client.rest import ApiException
-
 from devices.records import Device, Reading
 from gateway.backoff import Backoff
 from gateway.secrets import secret
@@ -186,6 +181,11 @@ class InfluxSink:
         self._clock = clock
         self._backoff = backoff or Backoff(base=0.5, cap=30.0)
         self._buffer = DiskBuffer(buffer_dir, max_buffer_bytes)
+        # Imported here, not with the module: the client library weighs ~28 MB of memory,
+        # which a gateway without InfluxDB (the default) should not carry.
+        from influxdb_client import InfluxDBClient
+        from influxdb_client.client.write_api import SYNCHRONOUS
+
         # No retries inside the client: the flusher owns them, with the buffer behind.
         self._client = InfluxDBClient(url=url, token=token, org=org,
                                       timeout=int(timeout * 1000), retries=False)
@@ -397,6 +397,10 @@ class InfluxSink:
 
     def _write(self, payload: bytes) -> None:
         """Post one batch; every failure comes out as an :class:`InfluxWriteError`."""
+        import urllib3
+        from influxdb_client import WritePrecision
+        from influxdb_client.rest import ApiException
+
         try:
             self._write_api.write(bucket=self.bucket, org=self.org, record=payload,
                                   write_precision=WritePrecision.NS)

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 _DAY = 86400.0
 #: How much lower the journal filer's CPU priority is (Linux ``nice``): filing is work the
 #: acknowledgements do not wait for, so it takes the CPU the intake leaves over.
-FILER_NICENESS = 10
+FILER_NICENESS = 19
 
 
 def _lower_priority() -> None:

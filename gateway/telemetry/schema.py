@@ -94,16 +94,13 @@ last_values = Table(
 #: The journal's own tables live in a file of their own (see TelemetryStore, ``journal``).
 journal_metadata = MetaData()
 
-#: Readings stored (and so acknowledged) but not yet filed into ``readings``, the roll-ups
-#: and ``last_values``: appended in arrival order, moved there in bulk by ``compact``.
-readings_journal = Table(
-    "readings_journal", journal_metadata,
+#: Batches of readings stored (and so acknowledged) but not yet filed into ``readings``,
+#: the roll-ups and ``last_values``: one row a batch, its readings as a JSON array of
+#: ``[device_id, point, ts, value, text]``, appended in order, filed in bulk by ``compact``.
+journal_batches = Table(
+    "journal_batches", journal_metadata,
     Column("seq", Integer, primary_key=True),
-    Column("device_id", DEVICE_ID, nullable=False),
-    Column("point", POINT, nullable=False),
-    Column("ts", Float(precision=53), nullable=False),
-    Column("value", Float(precision=53)),  # numbers, true/false as 1/0
-    Column("text", Text),  # text points
+    Column("rows", Text, nullable=False),
     sqlite_autoincrement=True,  # a sequence number is never reused, even once compacted
 )
 

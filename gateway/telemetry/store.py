@@ -87,11 +87,14 @@ URL_ENV = "PALIER_TELEMETRY_URL"
 #: How many rows one retention transaction deletes at most.
 PRUNE_CHUNK = 5000
 _BUSY_TIMEOUT_MS = 10_000
+#: Pages of the journal's write-ahead log before a commit checkpoints it itself.
+_JOURNAL_AUTOCHECKPOINT = 16_384
 ROLLUPS: tuple[tuple[Table, int], ...] = ((rollup_1m, MINUTE), (rollup_1h, HOUR))
-#: Journal rows filed per compaction transaction at most.
-COMPACT_CHUNK = 200_000
-#: Filed journal rows deleted per transaction at most (about 2 ms of the journal's lock).
-FORGET_CHUNK = 5_000
+#: Journal batches filed per compaction transaction at most (a batch is one commit of
+#: the gateway: from one reading to a few thousand).
+COMPACT_CHUNK = 100
+#: Filed journal batches deleted per transaction at most (a few ms of the journal's lock).
+FORGET_CHUNK = 20
 
 
 def default_telemetry_url(var_dir: Path) -> str:
@@ -154,7 +157,7 @@ class TelemetryStore:
         #: one compaction (or prune) at a time in this process
         self._filing = threading.Lock()
         self._forgetting = threading.Lock()
-        #: journal rows up to these sequence numbers are filed, and deleted (this process)
+        #: journal batches up to these sequence numbers are filed, and deleted (this process)
         self._filed = 0
         self._forgotten = 0
         options: dict[str, Any] = {}
@@ -171,7 +174,7 @@ class TelemetryStore:
             _configure_sqlite(self.engine, self._journal_file)
         if self._journal_file is not None:
             self._journal = create_engine(f"sqlite:///{self._journal_file}", echo=echo)
-            _configure_sqlite(self._journal)
+            _configure_sqlite(self._journal, append_only=True)
         self._writer = writer_for(self.engine, [table for table, _ in ROLLUPS])
 
     @classmethod
@@ -363,7 +366,7 @@ class TelemetryStore:
 
     def compact(self, limit: int = COMPACT_CHUNK, *, forget: bool = True
                 ) -> journaling.Compaction:
-        """File up to ``limit`` journal rows into the tables (one transaction); what was
+        """File up to ``limit`` journal batches into the tables (one transaction); what was
         filed. Then forget them (:meth:`forget_filed`), unless ``forget`` is False — the
         maintenance task files at a low priority and forgets at the normal one, since
         forgetting takes the journal's lock, which the acknowledgements wait for. Nothing
@@ -386,16 +389,24 @@ class TelemetryStore:
         return done
 
     def forget_filed(self) -> None:
-        """Delete the journal rows already filed, :data:`FORGET_CHUNK` at a time: each
+        """Delete the journal batches already filed, :data:`FORGET_CHUNK` at a time: each
         delete is a short transaction, so an append never waits long for the lock."""
         if self._journal is None:
             return
         with self._forgetting:
+            if self._forgotten >= self._filed:
+                return
             while self._forgotten < self._filed:
                 upto = min(self._filed, self._forgotten + FORGET_CHUNK)
                 with self._write(self._journal) as connection:
                     journaling.forget(connection, upto)
                 self._forgotten = upto
+            try:
+                with self._journal.connect() as connection:
+                    # without waiting for anyone: appends go on meanwhile
+                    connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            except SQLAlchemyError as exc:
+                log.warning("telemetry: checkpointing the journal failed: %s", exc)
 
     def journal_pending(self) -> bool:
         """Whether readings wait in the journal (always False outside journal mode)."""
@@ -567,7 +578,8 @@ def _rollup_rows(buckets: dict[tuple[str, str, int], Aggregate]) -> list[tuple[A
             for (d, p, b), a in sorted(buckets.items())]
 
 
-def _configure_sqlite(engine: Engine, journal: Path | None = None) -> None:
+def _configure_sqlite(engine: Engine, journal: Path | None = None, *,
+                      append_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin.
@@ -576,7 +588,12 @@ def _configure_sqlite(engine: Engine, journal: Path | None = None) -> None:
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA temp_store=MEMORY")  # compaction's scratch table
+            if append_only:
+                # The journal: written at its end, read once in bulk — a small page cache
+                # does; and the filer checkpoints it, so a commit that acknowledges
+                # messages does not (the automatic checkpoint is only a safety net).
+                cursor.execute("PRAGMA cache_size=-512")
+                cursor.execute(f"PRAGMA wal_autocheckpoint={_JOURNAL_AUTOCHECKPOINT}")
             if journal is not None:
                 # Read-only: a write transaction here never locks the journal, so
                 # appends (the acknowledgement path) never wait for a compaction.

@@ -46,7 +46,8 @@ def journal_store(path: Path, clock: Clock) -> TelemetryStore:
 
 def journal_rows(path: Path) -> int:
     with sqlite3.connect(journaling.journal_path(path)) as conn:
-        return conn.execute("SELECT count(*) FROM readings_journal").fetchone()[0]
+        return conn.execute("SELECT count(*) FROM journal_batches AS b, json_each(b.rows)"
+                            ).fetchone()[0]
 
 
 def test_a_day_is_appended_then_filed_into_exact_buckets(path: Path, clock: Clock) -> None:

@@ -66,7 +66,8 @@ class Flaky:
 
 def journal_rows(telemetry: Path) -> int:
     with sqlite3.connect(journaling.journal_path(telemetry)) as conn:
-        return conn.execute("SELECT count(*) FROM readings_journal").fetchone()[0]
+        return conn.execute("SELECT count(*) FROM journal_batches AS b, json_each(b.rows)"
+                            ).fetchone()[0]
 
 
 @pytest.fixture
@@ -201,3 +202,35 @@ def test_a_closed_processor_takes_nothing_more(parts) -> None:
     taken, acks = asyncio.run(scenario())
     assert taken is False
     assert acks.acked == [1], "what was taken before the drain is stored and acknowledged"
+
+
+def test_a_redelivery_of_a_message_still_being_stored_is_recognised(parts) -> None:
+    """After a reconnection the broker sends unacknowledged messages again, perhaps while
+    their first copy's batch is still committing: the copy must wait for it and be known."""
+    pipeline, store, telemetry, deliveries, telemetry_file, _ = parts
+    original = telemetry.write_batch
+
+    def slow(readings, **options):
+        time.sleep(0.1)
+        return original(readings, **options)
+
+    telemetry.write_batch = slow  # type: ignore[method-assign]
+
+    async def scenario() -> tuple[Recorder, Recorder]:
+        processor = Processor(pipeline, store, telemetry=[telemetry], deliveries=deliveries)
+        runner = asyncio.create_task(processor.run())
+        old, new = Recorder(), Recorder()
+        processor.offer(message(5), old)  # the first connection, about to close
+        await asyncio.sleep(0.02)  # its batch is committing
+        again = message(5)
+        processor.offer(RawMessage(again.topic, again.payload, 1, False, again.received_at + 3,
+                                   dup=True, mid=5), new)
+        await until(lambda: new.acked == [5])
+        await processor.drain(grace=5)
+        runner.cancel()
+        return old, new
+
+    old, new = asyncio.run(scenario())
+    assert old.acked == [5] and new.acked == [5]
+    assert deliveries.repeats == 1
+    assert journal_rows(telemetry_file) == 1, "stored once"
