@@ -24,6 +24,7 @@ compare with the bare clients' rates from ``python -m bench``.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import tempfile
@@ -101,6 +102,12 @@ def breakdown(quick: bool, messages: int | None = None) -> dict[str, Any]:
         routes = build_routes(installation).routes
 
         registry = DeviceRegistry(installation.bridges)
+        try:  # the garbage collector as the gateway's processor sets it, where it does
+            from gateway.processor import _settle_garbage_collector
+        except ImportError:
+            pass
+        else:
+            _settle_garbage_collector()
         began, began_cpu = time.perf_counter(), time.thread_time()
         for batch in batches:
             _route_only(routes, registry, batch)
@@ -118,6 +125,8 @@ def breakdown(quick: bool, messages: int | None = None) -> dict[str, Any]:
             session.commit()
         store = AlarmStore(database)
         telemetry = _telemetry_store(root)
+        gc.collect()
+        gc.freeze()  # what the processor does once the configuration is loaded
         wall = dict.fromkeys(("pipeline", "take", "telemetry", "commit", "compact"), 0.0)
         cpu = dict(wall)
         states = actions_n = 0

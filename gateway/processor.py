@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 GC_THRESHOLD = (20_000, 20, 20)
 #: A commit slower than this (seconds) is logged: it holds up acknowledgements and alerts.
 SLOW_COMMIT = 0.25
+#: Timer rounds between two looks for escalations due (with 0.5 s rounds: every 2 s).
+ESCALATE_EVERY = 4
 
 #: Sends the PUBACKs of these packet ids, in this order, on the connection they came from.
 Acknowledge = Callable[[list[int]], None]
@@ -135,7 +137,7 @@ class Processor:
         self._effects_retry = StoreRetry("storing a batch", self._backoff)
         self._records_retry = StoreRetry("storing a batch",
                                          Backoff(base=self._backoff.base, cap=self._backoff.cap))
-        #: ``deliveries.store`` is one of ``telemetry``; it is written last (see _commit)
+        #: ``deliveries.store`` is one of ``telemetry``; it is written last (_write_readings)
         self._deliveries = deliveries
         self._pending: deque[tuple[RawMessage, Token]] = deque()
         self._arrived = asyncio.Event()
@@ -363,12 +365,16 @@ class Processor:
     # -- timers ---------------------------------------------------------------------------
 
     async def _ticks(self) -> None:
+        rounds = 0
         while True:
             await asyncio.sleep(self._tick_interval)
             now = self._clock()
             actions = self.pipeline.check_heartbeats(now)
             actions += self.pipeline.engine.tick(now)
-            self._queue(actions, [], [], escalate=True)
+            # Escalation steps are minutes apart: looking for due ones every few seconds
+            # is enough, and spares the social database a transaction every tick.
+            self._queue(actions, [], [], escalate=rounds % ESCALATE_EVERY == 0)
+            rounds += 1
 
     async def run(self) -> None:
         _settle_garbage_collector()
