@@ -418,3 +418,19 @@ def wait_until(check: Callable[[], Any], timeout: float, what: str,
         if time.monotonic() > deadline:
             raise AssertionError(f"not reached in {timeout:g}s: {what}")
         time.sleep(interval)
+
+
+def publish_through(broker_port: int, send: Callable[[DevicePublisher, int], object],
+                    count: int, seconds: float, fault: Background, at: float,
+                    report: FaultReport) -> Counter[Any]:
+    """Publish ``count`` messages over ``seconds`` with ``fault`` started at fraction ``at``;
+    fill ``report.sent``/``accepted`` and return the readings the broker accepted."""
+    devices = DevicePublisher(broker_port)
+    pace(count, seconds, lambda i: send(devices, i), at={int(count * at): fault})
+    fault.join()
+    devices.settle(timeout=30)
+    devices.close()
+    report.sent = len(devices.sent)
+    report.accepted = len(devices.accepted)
+    return Counter(key for s in devices.accepted for key in s.readings)
+

@@ -9,7 +9,6 @@ lost: the broker forgets what it was acknowledged for, so "lost=0" checks that t
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,11 +17,10 @@ import pytest
 
 from tests.faults.harness import (
     Background,
-    DevicePublisher,
     FaultReport,
     KillableBroker,
     PalierProcess,
-    pace,
+    publish_through,
     stored_alarms,
     stored_readings,
     wait_until,
@@ -76,15 +74,8 @@ def test_postgres_restarted_mid_stream_loses_and_doubles_nothing(
     fault = Background(crash_and_restart)
     try:
         palier.start()
-        devices = DevicePublisher(broker.port)
-        pace(COUNT, SECONDS, lambda i: work.send(devices, i), at={int(COUNT * 0.35): fault})
-        fault.join()
-        devices.settle(timeout=30)
-        devices.close()
-        report.sent = len(devices.sent)
-        report.accepted = len(devices.accepted)
-        accepted = [key for s in devices.accepted for key in s.readings]
-        wanted = Counter(accepted)
+        wanted = publish_through(broker.port, work.send, COUNT, SECONDS, fault, 0.35, report)
+        accepted = list(wanted.elements())
         wait_until(lambda: not (wanted - stored_readings(telemetry, ("energy", "temperature"))),
                    60, "every accepted reading stored after the database came back")
         expected = work.expected_alarms()

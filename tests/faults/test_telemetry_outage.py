@@ -17,12 +17,11 @@ import pytest
 
 from tests.faults.harness import (
     Background,
-    DevicePublisher,
     FaultReport,
     KillableBroker,
     PalierProcess,
     ReadingKey,
-    pace,
+    publish_through,
     stored_readings,
     wait_until,
 )
@@ -80,15 +79,8 @@ def test_influx_away_for_a_while_buffers_flushes_and_counts(
     fault = Background(outage)
     try:
         palier.start()
-        devices = DevicePublisher(broker.port)
-        pace(COUNT, SECONDS, lambda i: work.send(devices, i), at={int(COUNT * 0.3): fault})
-        fault.join()
-        devices.settle(timeout=30)
-        devices.close()
-        report.sent = len(devices.sent)
-        report.accepted = len(devices.accepted)
-        accepted = [key for s in devices.accepted for key in s.readings]
-        wanted = Counter(accepted)
+        wanted = publish_through(broker.port, work.send, COUNT, SECONDS, fault, 0.3, report)
+        accepted = list(wanted.elements())
         wait_until(lambda: not (wanted - stored_readings(telemetry, ("energy", "temperature"))),
                    30, "every accepted reading in the embedded store")
         wait_until(lambda: not (wanted - exported(victoria)), 60,
